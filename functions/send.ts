@@ -1,0 +1,4 @@
+// Placeholder so the stack can bundle every entry while the handler is being written.
+export const handler = async (): Promise<never> => {
+  throw new Error('send: not implemented yet');
+};
