@@ -1,0 +1,168 @@
+import { Duration, RemovalPolicy } from 'aws-cdk-lib';
+import type { Function as LambdaFunction } from 'aws-cdk-lib/aws-lambda';
+import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
+import { Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
+import { Construct } from 'constructs';
+
+/** SQS's own bounds on a redrive policy's `maxReceiveCount`. */
+const MAX_RECEIVE_COUNT_RANGE = [1, 1000] as const;
+
+/** Properties of {@link MessageQueue}. */
+export interface MessageQueueProps {
+  /**
+   * Timeout of the Lambda function that will consume the queue. Only used to size the default visibility timeout.
+   *
+   * @default Duration.seconds(30)
+   */
+  readonly consumerTimeout?: Duration;
+
+  /**
+   * How long a received message stays hidden from other consumers. AWS recommends at least six times the consumer's
+   * timeout (plus its batching window) so that throttled retries do not make a message visible while it is still
+   * being processed (https://docs.aws.amazon.com/lambda/latest/dg/services-sqs-configure.html).
+   *
+   * @default 6 × consumerTimeout
+   */
+  readonly visibilityTimeout?: Duration;
+
+  /**
+   * Receives after which a message moves to the dead-letter queue. AWS advises at least 5, so that a few throttled
+   * invocations (each of which counts as a receive) do not dead-letter a good message.
+   *
+   * @default 5
+   */
+  readonly maxReceiveCount?: number;
+
+  /**
+   * How long SQS keeps a message, in both queues. The deliver function's idempotency markers live as long
+   * (`PROCESSED_TTL_SECONDS`), so no SQS duplicate can outlive its marker.
+   *
+   * @default Duration.days(14) (the SQS maximum)
+   */
+  readonly retentionPeriod?: Duration;
+
+  /**
+   * What CloudFormation does with both queues when they leave the stack. The dead-letter queue may hold the only copy
+   * of a failed message.
+   *
+   * @default RemovalPolicy.DESTROY
+   */
+  readonly removalPolicy?: RemovalPolicy;
+}
+
+/** Options of {@link MessageQueue.addConsumer}: the SQS event source mapping. */
+export interface MessageConsumerOptions {
+  /**
+   * Records per invocation.
+   *
+   * @default 10
+   */
+  readonly batchSize?: number;
+
+  /**
+   * How long Lambda gathers records before invoking. Zero keeps publish-to-push latency to one poll; the setting is
+   * still written out so the template (and the local runtime reading it) states the choice.
+   *
+   * @default Duration.seconds(0)
+   */
+  readonly maxBatchingWindow?: Duration;
+
+  /**
+   * Concurrent invocations the mapping may run. Caps the fan-out's pressure on DynamoDB and on the account's
+   * Lambda concurrency; SQS simply holds the backlog. Lambda accepts 2–1000.
+   *
+   * @default 10
+   */
+  readonly maxConcurrency?: number;
+}
+
+/**
+ * The ingest queue and its dead-letter queue, both encrypted with SQS-managed keys. The consumer is attached with
+ * {@link MessageQueue.addConsumer}, which checks the visibility timeout against the consumer's real timeout.
+ */
+export class MessageQueue extends Construct {
+  /** Where publish, send and connect put work for the deliver function. */
+  public readonly queue: Queue;
+  /** Where a message lands after `maxReceiveCount` failed receives. */
+  public readonly deadLetterQueue: Queue;
+  /** The redrive threshold in force. */
+  public readonly maxReceiveCount: number;
+  /** The ingest queue's visibility timeout, checked against each consumer. */
+  public readonly visibilityTimeout: Duration;
+
+  constructor(scope: Construct, id: string, props: MessageQueueProps = {}) {
+    super(scope, id);
+    const consumerTimeout = props.consumerTimeout ?? Duration.seconds(30);
+    const visibilityTimeout = props.visibilityTimeout ?? Duration.seconds(6 * consumerTimeout.toSeconds());
+    this.visibilityTimeout = visibilityTimeout;
+    const retentionPeriod = props.retentionPeriod ?? Duration.days(14);
+    const removalPolicy = props.removalPolicy ?? RemovalPolicy.DESTROY;
+    this.maxReceiveCount = props.maxReceiveCount ?? 5;
+
+    const [min, max] = MAX_RECEIVE_COUNT_RANGE;
+    if (!Number.isInteger(this.maxReceiveCount) || this.maxReceiveCount < min || this.maxReceiveCount > max) {
+      throw new Error(
+        `MessageQueue ${this.node.path}: maxReceiveCount must be an integer from ${min} to ${max}, got ${this.maxReceiveCount}`,
+      );
+    }
+    assertVisibilityCovers(this, visibilityTimeout, consumerTimeout, Duration.seconds(0));
+
+    // A standard queue's message expiry counts from its first enqueue, even after it moves to the DLQ
+    // (https://docs.aws.amazon.com/AWSSimpleQueueService/latest/SQSDeveloperGuide/sqs-dead-letter-queues.html).
+    // With 5 receives × a few minutes of visibility a message reaches the DLQ within the first hour of its 14 days.
+    this.deadLetterQueue = new Queue(this, 'DeadLetterQueue', {
+      encryption: QueueEncryption.SQS_MANAGED,
+      retentionPeriod,
+      removalPolicy,
+    });
+    this.queue = new Queue(this, 'Queue', {
+      encryption: QueueEncryption.SQS_MANAGED,
+      retentionPeriod,
+      visibilityTimeout,
+      deadLetterQueue: { queue: this.deadLetterQueue, maxReceiveCount: this.maxReceiveCount },
+      removalPolicy,
+    });
+  }
+
+  /**
+   * Makes `consumer` the queue's Lambda consumer with partial batch responses (`ReportBatchItemFailures`), so one bad
+   * record is retried alone instead of its whole batch. Throws if the queue's visibility timeout is shorter than
+   * six times the consumer's timeout plus the batching window.
+   */
+  public addConsumer(consumer: LambdaFunction, options: MessageConsumerOptions = {}): SqsEventSource {
+    const batchSize = options.batchSize ?? 10;
+    const maxBatchingWindow = options.maxBatchingWindow ?? Duration.seconds(0);
+    const maxConcurrency = options.maxConcurrency ?? 10;
+    if (!Number.isInteger(maxConcurrency) || maxConcurrency < 2 || maxConcurrency > 1000) {
+      throw new Error(
+        `MessageQueue ${this.node.path}: maxConcurrency must be an integer from 2 to 1000, got ${maxConcurrency}`,
+      );
+    }
+    assertVisibilityCovers(this, this.visibilityTimeout, consumer.timeout ?? Duration.seconds(3), maxBatchingWindow);
+
+    const source = new SqsEventSource(this.queue, {
+      batchSize,
+      maxBatchingWindow,
+      maxConcurrency,
+      reportBatchItemFailures: true,
+    });
+    consumer.addEventSource(source);
+    return source;
+  }
+}
+
+function assertVisibilityCovers(
+  scope: Construct,
+  visibility: Duration,
+  consumerTimeout: Duration,
+  window: Duration,
+): void {
+  const visibilitySeconds = visibility.toSeconds();
+  const needed = 6 * consumerTimeout.toSeconds() + window.toSeconds();
+  if (visibilitySeconds < needed) {
+    throw new Error(
+      `MessageQueue ${scope.node.path}: visibility timeout ${visibilitySeconds} s is less than 6 × consumer timeout ` +
+        `(${consumerTimeout.toSeconds()} s) + batching window (${window.toSeconds()} s) = ${needed} s`,
+    );
+  }
+}

@@ -1,0 +1,122 @@
+import { RemovalPolicy } from 'aws-cdk-lib';
+import { AttributeType, BillingMode, ProjectionType, Table } from 'aws-cdk-lib/aws-dynamodb';
+import type { IGrantable } from 'aws-cdk-lib/aws-iam';
+import { Construct } from 'constructs';
+
+/** The TTL attribute of every Postbox table: a Number holding epoch seconds (DynamoDB ignores milliseconds as "far future"). */
+export const TTL_ATTRIBUTE = 'expiresAt';
+
+/** The inbox's local secondary index ordering a client's messages by publish order (docs/architecture.md). */
+export const INBOX_BY_SEQ_INDEX = 'bySeq';
+
+/**
+ * What a function may do with a table.
+ *
+ * - `read`: GetItem, BatchGetItem, Query, ConditionCheckItem (never Scan: every access path is keyed).
+ * - `write`: PutItem, UpdateItem, DeleteItem, BatchWriteItem.
+ * - `readWrite`: both.
+ */
+export type TableAccess = 'read' | 'write' | 'readWrite';
+
+/**
+ * Read actions without `dynamodb:Scan`. CDK's `grantReadData` includes Scan; Postbox has no access path that
+ * needs one (docs/architecture.md, "Access paths"), so a leaked role cannot dump another client's inbox.
+ */
+const READ_ACTIONS = [
+  'dynamodb:GetItem',
+  'dynamodb:BatchGetItem',
+  'dynamodb:Query',
+  'dynamodb:ConditionCheckItem',
+  'dynamodb:DescribeTable',
+];
+const WRITE_ACTIONS = [
+  'dynamodb:PutItem',
+  'dynamodb:UpdateItem',
+  'dynamodb:DeleteItem',
+  'dynamodb:BatchWriteItem',
+  'dynamodb:DescribeTable',
+];
+
+/**
+ * Grants `access` on `table` (and its indexes) to `grantee`, without Scan.
+ *
+ * @example grantTableAccess(tables.inbox, deliver, 'readWrite');
+ */
+export function grantTableAccess(table: Table, grantee: IGrantable, access: TableAccess): void {
+  const actions =
+    access === 'read' ? READ_ACTIONS : access === 'write' ? WRITE_ACTIONS : [...READ_ACTIONS, ...WRITE_ACTIONS];
+  table.grant(grantee, ...new Set(actions));
+}
+
+/** Properties of {@link PostboxTables}. */
+export interface PostboxTablesProps {
+  /**
+   * What CloudFormation does with the tables when they leave the stack. Inboxes hold messages nobody else has,
+   * so the default keeps them; use `DESTROY` for throwaway stacks.
+   *
+   * @default RemovalPolicy.RETAIN
+   */
+  readonly removalPolicy?: RemovalPolicy;
+
+  /**
+   * Continuous backups (restore to any second of the last 35 days).
+   *
+   * @default true
+   */
+  readonly pointInTimeRecovery?: boolean;
+}
+
+/**
+ * The four tables of docs/architecture.md, keyed exactly as the handlers expect. All on-demand (traffic is bursty
+ * and unknown up front), with TTL on `expiresAt`.
+ */
+export class PostboxTables extends Construct {
+  /** `clientId` (S) / `connectionId` (S): a client's live connections. */
+  public readonly connections: Table;
+  /** `topic` (S) / `clientId` (S): durable subscriptions. */
+  public readonly subscriptions: Table;
+  /** `clientId` (S) / `messageId` (S), LSI `bySeq` on `seq` (S): unacked messages. */
+  public readonly inbox: Table;
+  /** `messageId` (S): markers of messages already fanned out, so an SQS duplicate cannot resurrect an acked one. */
+  public readonly processed: Table;
+
+  constructor(scope: Construct, id: string, props: PostboxTablesProps = {}) {
+    super(scope, id);
+    const removalPolicy = props.removalPolicy ?? RemovalPolicy.RETAIN;
+    const pointInTimeRecoveryEnabled = props.pointInTimeRecovery ?? true;
+    const common = {
+      billingMode: BillingMode.PAY_PER_REQUEST,
+      pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled },
+      timeToLiveAttribute: TTL_ATTRIBUTE,
+      removalPolicy,
+    };
+    const key = (name: string) => ({ name, type: AttributeType.STRING });
+
+    this.connections = new Table(this, 'Connections', {
+      ...common,
+      partitionKey: key('clientId'),
+      sortKey: key('connectionId'),
+    });
+    this.subscriptions = new Table(this, 'Subscriptions', {
+      ...common,
+      partitionKey: key('topic'),
+      sortKey: key('clientId'),
+    });
+    this.inbox = new Table(this, 'Inbox', {
+      ...common,
+      partitionKey: key('clientId'),
+      sortKey: key('messageId'),
+    });
+    // An LSI, not a GSI: replay reads one client's partition in order and wants strongly consistent reads,
+    // which only LSIs offer. LSIs can only be declared at table creation, so it is here from day one.
+    this.inbox.addLocalSecondaryIndex({
+      indexName: INBOX_BY_SEQ_INDEX,
+      sortKey: key('seq'),
+      projectionType: ProjectionType.ALL,
+    });
+    this.processed = new Table(this, 'Processed', {
+      ...common,
+      partitionKey: key('messageId'),
+    });
+  }
+}

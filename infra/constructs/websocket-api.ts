@@ -1,0 +1,178 @@
+import type { Duration } from 'aws-cdk-lib';
+import { type ThrottleSettings, WebSocketApi, WebSocketStage } from 'aws-cdk-lib/aws-apigatewayv2';
+import { WebSocketLambdaAuthorizer } from 'aws-cdk-lib/aws-apigatewayv2-authorizers';
+import { WebSocketLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations';
+import type { Grant, IGrantable } from 'aws-cdk-lib/aws-iam';
+import type { IFunction } from 'aws-cdk-lib/aws-lambda';
+import { Construct } from 'constructs';
+
+/** API Gateway stops waiting for an integration after 29 s, whatever the function's own timeout (quota, not adjustable). */
+const INTEGRATION_TIMEOUT_SECONDS = 29;
+
+/** A handler as this construct needs it: the function, and its timeout when known (to check against 29 s). */
+export type RouteHandler = IFunction & { readonly timeout?: Duration };
+
+/** Properties of {@link PostboxWebSocketApi}. */
+export interface PostboxWebSocketApiProps {
+  /** The REQUEST authorizer's function; it runs before `$connect` only. */
+  readonly authorizeHandler: RouteHandler;
+  /** `$connect`: records the connection. One-way (its result decides the handshake, no frame is sent). */
+  readonly connectHandler: RouteHandler;
+  /** `$disconnect`: removes the connection. One-way (the socket is already closed). */
+  readonly disconnectHandler: RouteHandler;
+  /** `$default`: frames that match no route; replies with an error frame. */
+  readonly defaultHandler: RouteHandler;
+
+  /**
+   * Message routes by route key (the frame's `action`). Every one is two-way: its result is sent back as a frame.
+   *
+   * @example { subscribe: subscribeFn, publish: publishFn }
+   */
+  readonly routes: Readonly<Record<string, RouteHandler>>;
+
+  /**
+   * Where the token is read at the handshake. Browsers cannot set headers on a WebSocket, so the default is the
+   * query string (`wss://…/prod?token=…`). API Gateway answers 401 without calling the authorizer when it is missing.
+   *
+   * @default ['route.request.querystring.token']
+   */
+  readonly identitySource?: string[];
+
+  /**
+   * The stage's name; it is the first path segment of both URLs.
+   *
+   * @default 'prod'
+   */
+  readonly stageName?: string;
+
+  /**
+   * Default throttling of every route on the stage, in requests per second over the whole API. The account's
+   * regional budget (10,000 rps, 5,000 burst) is shared by all REST, HTTP and WebSocket APIs, so one runaway
+   * client must not spend it all. 500 rps at ~50 ms per handler keeps about 25 route functions busy; the 1,000
+   * burst absorbs every client reconnecting at once after a deploy.
+   *
+   * @default { rateLimit: 500, burstLimit: 1000 }
+   */
+  readonly throttle?: ThrottleSettings;
+
+  /**
+   * The API's name.
+   *
+   * @default - the construct path
+   */
+  readonly apiName?: string;
+}
+
+/**
+ * The WebSocket API, its stage and its routes. Routing follows the frame's `action` field; `$connect` sits behind a
+ * Lambda REQUEST authorizer. Handlers reply through two-way routes, and push through the stage's `@connections` API
+ * (see {@link PostboxWebSocketApi.grantManageConnections}).
+ */
+export class PostboxWebSocketApi extends Construct {
+  public readonly api: WebSocketApi;
+  public readonly stage: WebSocketStage;
+  public readonly authorizer: WebSocketLambdaAuthorizer;
+
+  constructor(scope: Construct, id: string, props: PostboxWebSocketApiProps) {
+    super(scope, id);
+    const stageName = props.stageName ?? 'prod';
+    const throttle = props.throttle ?? { rateLimit: 500, burstLimit: 1000 };
+    validateStageName(this, stageName);
+    validateThrottle(this, throttle);
+    for (const key of Object.keys(props.routes)) {
+      // `$`-keys are API Gateway's own; they have fixed meanings and are wired above.
+      if (key.startsWith('$') || key.length === 0) {
+        throw new Error(`PostboxWebSocketApi ${this.node.path}: route key "${key}" is reserved or empty`);
+      }
+    }
+    const handlers: Array<[string, RouteHandler]> = [
+      ['$connect', props.connectHandler],
+      ['$disconnect', props.disconnectHandler],
+      ['$default', props.defaultHandler],
+      ...Object.entries(props.routes),
+    ];
+    for (const [key, handler] of [...handlers, ['authorizer', props.authorizeHandler] as const]) {
+      validateIntegrationTimeout(this, key, handler);
+    }
+
+    this.authorizer = new WebSocketLambdaAuthorizer('TokenAuthorizer', props.authorizeHandler, {
+      identitySource: props.identitySource ?? ['route.request.querystring.token'],
+    });
+    const integration = (key: string, handler: IFunction) =>
+      new WebSocketLambdaIntegration(`${routeId(key)}Integration`, handler);
+
+    this.api = new WebSocketApi(this, 'Api', {
+      apiName: props.apiName,
+      routeSelectionExpression: '$request.body.action',
+      connectRouteOptions: { integration: integration('$connect', props.connectHandler), authorizer: this.authorizer },
+      disconnectRouteOptions: { integration: integration('$disconnect', props.disconnectHandler) },
+      defaultRouteOptions: { integration: integration('$default', props.defaultHandler), returnResponse: true },
+    });
+    for (const [key, handler] of Object.entries(props.routes)) {
+      this.api.addRoute(key, { integration: integration(key, handler), returnResponse: true });
+    }
+
+    // autoDeploy: every change to routes goes live with the stack update; no Deployment resource to forget.
+    this.stage = new WebSocketStage(this, 'Stage', {
+      webSocketApi: this.api,
+      stageName,
+      autoDeploy: true,
+      throttle,
+    });
+  }
+
+  /** `wss://{apiId}.execute-api.{region}.{suffix}/{stage}`: what clients connect to. */
+  public get url(): string {
+    return this.stage.url;
+  }
+
+  /** `https://{apiId}.execute-api.{region}.{suffix}/{stage}`: the `@connections` endpoint for pushes. */
+  public get callbackUrl(): string {
+    return this.stage.callbackUrl;
+  }
+
+  /**
+   * Allows `grantee` to post to, read and close connections of this API's stage only
+   * (`execute-api:ManageConnections` on `{apiId}/{stage}/*\/@connections/*`), not of every stage as
+   * `WebSocketApi.grantManageConnections` would.
+   */
+  public grantManageConnections(grantee: IGrantable): Grant {
+    return this.stage.grantManagementApiAccess(grantee);
+  }
+}
+
+/** `$connect` → `Connect`, `subscribe` → `Subscribe`: construct ids without `$`. */
+function routeId(key: string): string {
+  const bare = key.replace(/^\$/, '');
+  return bare.charAt(0).toUpperCase() + bare.slice(1);
+}
+
+function validateStageName(scope: Construct, stageName: string): void {
+  // API Gateway stage names: letters, digits, hyphens and underscores, at most 128 characters.
+  if (!/^[A-Za-z0-9_-]{1,128}$/.test(stageName)) {
+    throw new Error(`PostboxWebSocketApi ${scope.node.path}: invalid stage name "${stageName}"`);
+  }
+}
+
+function validateThrottle(scope: Construct, throttle: ThrottleSettings): void {
+  const { rateLimit, burstLimit } = throttle;
+  // A zero limit would refuse every frame: almost certainly a typo, never a policy.
+  if (rateLimit !== undefined && !(rateLimit > 0)) {
+    throw new Error(`PostboxWebSocketApi ${scope.node.path}: throttle.rateLimit must be positive, got ${rateLimit}`);
+  }
+  if (burstLimit !== undefined && !(Number.isInteger(burstLimit) && burstLimit > 0)) {
+    throw new Error(
+      `PostboxWebSocketApi ${scope.node.path}: throttle.burstLimit must be a positive integer, got ${burstLimit}`,
+    );
+  }
+}
+
+function validateIntegrationTimeout(scope: Construct, key: string, handler: RouteHandler): void {
+  const seconds = handler.timeout?.toSeconds();
+  if (seconds !== undefined && seconds > INTEGRATION_TIMEOUT_SECONDS) {
+    throw new Error(
+      `PostboxWebSocketApi ${scope.node.path}: route ${key} handler times out after ${seconds} s, ` +
+        `but API Gateway gives up on an integration after ${INTEGRATION_TIMEOUT_SECONDS} s`,
+    );
+  }
+}
