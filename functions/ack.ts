@@ -1,4 +1,13 @@
-// Placeholder so the stack can bundle every entry while the handler is being written.
-export const handler = async (): Promise<never> => {
-  throw new Error('ack: not implemented yet');
-};
+import { requireEnv } from './lib/env.js';
+import { ackMessages } from './lib/inbox.js';
+import { ackFrame } from './lib/protocol.js';
+import { route } from './lib/route.js';
+
+const inboxTable = requireEnv('INBOX_TABLE');
+
+/** `ack`: deletes messages from the caller's own inbox; acking twice, or an unknown id, is harmless. */
+export const handler = route(ackFrame, async ({ id, ids }, { clientId }) => {
+  const acked = [...new Set([...(id === undefined ? [] : [id]), ...(ids ?? [])])];
+  await ackMessages(inboxTable, clientId, acked);
+  return { type: 'acked', ids: acked };
+});

@@ -1,0 +1,64 @@
+import { DeleteCommand, PutCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
+import { dynamo } from './clients.js';
+
+export interface Connection {
+  clientId: string;
+  connectionId: string;
+  connectedAt: number;
+}
+
+/** Records a live connection; it expires by itself a little after API Gateway's 2-hour cap in case $disconnect never comes. */
+export async function addConnection(table: string, connection: Connection, ttlSeconds: number): Promise<void> {
+  await dynamo.send(
+    new PutCommand({
+      TableName: table,
+      Item: { ...connection, expiresAt: Math.floor(connection.connectedAt / 1000) + ttlSeconds },
+    }),
+  );
+}
+
+export async function removeConnection(table: string, clientId: string, connectionId: string): Promise<void> {
+  await dynamo.send(new DeleteCommand({ TableName: table, Key: { clientId, connectionId } }));
+}
+
+/**
+ * Removes a connection the Management API called Gone, unless it is younger than `graceMs`: API Gateway also
+ * answers 410 while the connection's $connect is still running (up to the 29 s integration timeout), and such a
+ * connection is about to be live.
+ */
+export async function removeStaleConnection(
+  table: string,
+  connection: Connection,
+  graceMs: number,
+  now = Date.now(),
+): Promise<boolean> {
+  if (now - connection.connectedAt < graceMs) return false;
+  await removeConnection(table, connection.clientId, connection.connectionId);
+  return true;
+}
+
+/** A client's live connections (one Query on the partition key; rows past their expiry are ignored). */
+export async function connectionsOf(table: string, clientId: string, now = Date.now()): Promise<Connection[]> {
+  const connections: Connection[] = [];
+  let startKey: Record<string, unknown> | undefined;
+  do {
+    const page = await dynamo.send(
+      new QueryCommand({
+        TableName: table,
+        KeyConditionExpression: 'clientId = :c',
+        ExpressionAttributeValues: { ':c': clientId },
+        ExclusiveStartKey: startKey,
+      }),
+    );
+    for (const item of page.Items ?? []) {
+      if (typeof item.expiresAt === 'number' && item.expiresAt * 1000 <= now) continue;
+      connections.push({
+        clientId: item.clientId as string,
+        connectionId: item.connectionId as string,
+        connectedAt: item.connectedAt as number,
+      });
+    }
+    startKey = page.LastEvaluatedKey;
+  } while (startKey);
+  return connections;
+}

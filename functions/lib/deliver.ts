@@ -1,0 +1,163 @@
+import { batchWriteSettled } from './batch.js';
+import { type Connection, connectionsOf, removeStaleConnection } from './connections.js';
+import { inboxItem } from './inbox.js';
+import { logger } from './logger.js';
+import { alreadyProcessed, markProcessed } from './processed.js';
+import { type Message, messageFrame } from './protocol.js';
+import { pushFrame } from './push.js';
+import { ingestBody } from './queue.js';
+import { replayInbox } from './replay.js';
+import { subscribersOf } from './subscriptions.js';
+
+export interface DeliverConfig {
+  subscriptionsTable: string;
+  connectionsTable: string;
+  inboxTable: string;
+  processedTable: string;
+  callbackUrl: string;
+  messageTtlSeconds: number;
+  processedTtlSeconds: number;
+  /** A Gone connection younger than this may still be inside its $connect and is kept. */
+  goneGraceMs: number;
+}
+
+export interface IngestRecord {
+  messageId: string;
+  body: string;
+}
+
+/**
+ * Delivers a batch of ingest records and returns the SQS message ids of the records to retry. A message counts as
+ * delivered once every recipient's inbox item is written: pushes to live connections are best effort (a failed one
+ * leaves the message waiting in the inbox). DynamoDB work is batched across the records: one BatchGetItem for the
+ * duplicate check, one Query per distinct topic and recipient, BatchWriteItem for the inbox items and markers.
+ */
+export async function deliverBatch(records: IngestRecord[], config: DeliverConfig): Promise<string[]> {
+  const failed = new Set<string>();
+  const messages = new Map<string, { message: Message; recordIds: string[] }>();
+  const connects: { recordId: string; clientId: string; connectionId: string }[] = [];
+  for (const record of records) {
+    const parsed = ingestBody.safeParse(parseJson(record.body));
+    if (!parsed.success) {
+      logger.error('unreadable ingest record', { sqsMessageId: record.messageId, issue: parsed.error.issues[0] });
+      failed.add(record.messageId);
+    } else if (parsed.data.kind === 'connected') {
+      connects.push({ recordId: record.messageId, ...parsed.data });
+    } else {
+      const { message } = parsed.data;
+      const entry = messages.get(message.id) ?? { message, recordIds: [] };
+      entry.recordIds.push(record.messageId);
+      messages.set(message.id, entry);
+    }
+  }
+  const fail = (ids: string[]) => {
+    for (const id of ids) failed.add(id);
+  };
+  await Promise.all([
+    fanOut([...messages.values()], config).then(fail),
+    ...connects.map(async ({ recordId, clientId, connectionId }) => {
+      try {
+        const { count } = await replayInbox(config.inboxTable, config.callbackUrl, clientId, connectionId);
+        logger.info('pending inbox pushed after connect', { clientId, connectionId, count });
+      } catch (err) {
+        logger.error('push after connect failed', { clientId, connectionId, error: err as Error });
+        failed.add(recordId);
+      }
+    }),
+  ]);
+  return [...failed];
+}
+
+type Entry = { message: Message; recordIds: string[] };
+
+/** Writes each new message into its recipients' inboxes, then pushes it; returns the record ids to retry. */
+async function fanOut(entries: Entry[], config: DeliverConfig): Promise<string[]> {
+  if (entries.length === 0) return [];
+  let done: Set<string>;
+  try {
+    done = await alreadyProcessed(
+      config.processedTable,
+      entries.map((e) => e.message.id),
+    );
+  } catch (err) {
+    logger.error('duplicate check failed', err as Error);
+    return entries.flatMap((e) => e.recordIds);
+  }
+  for (const id of done) logger.info('duplicate dropped', { messageId: id });
+  const fresh = entries.filter((e) => !done.has(e.message.id));
+
+  const subscribers = memo((topic: string) => subscribersOf(config.subscriptionsTable, topic));
+  const connections = memo((clientId: string) => connectionsOf(config.connectionsTable, clientId));
+  const planned = await Promise.all(
+    fresh.map(async (entry) => {
+      try {
+        const { message } = entry;
+        const recipients = message.to ? [message.to] : await subscribers(message.topic ?? '');
+        const live = await Promise.all(
+          recipients.map(async (clientId) => ({ clientId, to: await connections(clientId) })),
+        );
+        return { entry, live };
+      } catch (err) {
+        logger.error('recipients lookup failed', { messageId: entry.message.id, error: err as Error });
+        return { entry, live: undefined };
+      }
+    }),
+  );
+
+  const items = planned.flatMap(({ entry, live }, index) =>
+    (live ?? []).map(({ clientId, to }) => ({
+      index,
+      item: inboxItem(clientId, entry.message, to.length > 0 ? 1 : 0, config.messageTtlSeconds),
+    })),
+  );
+  const failedWrites = await batchWriteSettled(
+    config.inboxTable,
+    items.map(({ item }) => ({ PutRequest: { Item: item } })),
+  );
+  const failedPlans = new Set(items.filter((_, i) => failedWrites.has(i)).map(({ index }) => index));
+  const delivered = planned.filter(({ live }, index) => live !== undefined && !failedPlans.has(index));
+
+  await Promise.all([
+    markProcessed(
+      config.processedTable,
+      delivered.map(({ entry }) => entry.message.id),
+      config.processedTtlSeconds,
+    ).catch((err: unknown) => logger.warn('processed markers not written', err as Error)),
+    ...delivered.flatMap(({ entry, live }) =>
+      (live ?? []).flatMap(({ to }) => to.map((connection) => pushLive(entry.message, connection, config))),
+    ),
+  ]);
+  for (const { entry } of delivered) logger.info('message delivered', { messageId: entry.message.id });
+  return planned.filter((plan) => !delivered.includes(plan)).flatMap(({ entry }) => entry.recordIds);
+}
+
+async function pushLive(message: Message, connection: Connection, config: DeliverConfig): Promise<void> {
+  try {
+    if ((await pushFrame(config.callbackUrl, connection.connectionId, messageFrame(message, 1))) === 'sent') return;
+    const removed = await removeStaleConnection(config.connectionsTable, connection, config.goneGraceMs);
+    logger.info('connection gone', { connectionId: connection.connectionId, removed });
+  } catch (err) {
+    // The message is safe in the inbox; the client gets it on its next connect or replay.
+    logger.warn('push failed', { messageId: message.id, connectionId: connection.connectionId, error: err as Error });
+  }
+}
+
+function memo<T>(load: (key: string) => Promise<T>): (key: string) => Promise<T> {
+  const cache = new Map<string, Promise<T>>();
+  return (key) => {
+    let value = cache.get(key);
+    if (!value) {
+      value = load(key);
+      cache.set(key, value);
+    }
+    return value;
+  };
+}
+
+function parseJson(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+}

@@ -1,0 +1,86 @@
+import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
+import { QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { batchWrite } from './batch.js';
+import { dynamo } from './clients.js';
+import { type Message, messageSchema } from './protocol.js';
+
+/** The local secondary index that orders an inbox by publish time (`seq`, a ULID). */
+export const BY_SEQ_INDEX = 'bySeq';
+
+export interface Pending {
+  message: Message;
+  /** How many times the message has been sent to the client so far. */
+  attempt: number;
+}
+
+/** One inbox item per recipient; it stays until acked or until `ttlSeconds` pass. */
+export function inboxItem(clientId: string, message: Message, attempt: number, ttlSeconds: number, now = Date.now()) {
+  return {
+    clientId,
+    messageId: message.id,
+    seq: message.seq,
+    message: JSON.stringify(message),
+    attempt,
+    expiresAt: Math.floor(now / 1000) + ttlSeconds,
+  };
+}
+
+export async function writeInbox(table: string, items: ReturnType<typeof inboxItem>[]): Promise<void> {
+  await batchWrite(
+    table,
+    items.map((Item) => ({ PutRequest: { Item } })),
+  );
+}
+
+/** Deletes from the caller's own inbox: the key carries the caller's clientId, so another inbox is out of reach. */
+export async function ackMessages(table: string, clientId: string, ids: string[]): Promise<void> {
+  await batchWrite(
+    table,
+    [...new Set(ids)].map((messageId) => ({ DeleteRequest: { Key: { clientId, messageId } } })),
+  );
+}
+
+/** The client's unacked messages, oldest first, page by page. */
+export async function* pendingMessages(table: string, clientId: string, now = Date.now()): AsyncGenerator<Pending> {
+  let startKey: Record<string, unknown> | undefined;
+  do {
+    const page = await dynamo.send(
+      new QueryCommand({
+        TableName: table,
+        IndexName: BY_SEQ_INDEX,
+        KeyConditionExpression: 'clientId = :c',
+        ExpressionAttributeValues: { ':c': clientId },
+        ScanIndexForward: true,
+        ExclusiveStartKey: startKey,
+      }),
+    );
+    for (const item of page.Items ?? []) {
+      // TTL deletion is best-effort on AWS and absent locally: an expired item must not come back.
+      if (typeof item.expiresAt === 'number' && item.expiresAt * 1000 <= now) continue;
+      yield { message: messageSchema.parse(JSON.parse(item.message as string)), attempt: Number(item.attempt ?? 0) };
+    }
+    startKey = page.LastEvaluatedKey;
+  } while (startKey);
+}
+
+/** Records another send of a pending message; a message acked meanwhile stays deleted (no upsert). */
+export async function recordAttempt(
+  table: string,
+  clientId: string,
+  messageId: string,
+  attempt: number,
+): Promise<void> {
+  try {
+    await dynamo.send(
+      new UpdateCommand({
+        TableName: table,
+        Key: { clientId, messageId },
+        UpdateExpression: 'SET attempt = :a',
+        ConditionExpression: 'attribute_exists(messageId)',
+        ExpressionAttributeValues: { ':a': attempt },
+      }),
+    );
+  } catch (err) {
+    if (!(err instanceof ConditionalCheckFailedException)) throw err;
+  }
+}

@@ -1,0 +1,109 @@
+import { z } from 'zod';
+import { ProtocolError } from './errors.js';
+
+/** Every route the client can name in `action`; anything else lands on `$default`. */
+export const ACTIONS = ['subscribe', 'unsubscribe', 'publish', 'send', 'ack', 'replay'] as const;
+
+const ref = z.string().max(256).optional();
+const topic = z
+  .string()
+  .min(1)
+  .max(128)
+  .regex(/^[A-Za-z0-9_.:/-]+$/, 'use letters, digits and _ . : / - only');
+const clientId = z.string().min(1).max(128);
+const messageId = z.string().min(1).max(128);
+// `payload` may be any JSON value but must be present: z.unknown() alone would accept a missing key.
+const payload = z.custom<unknown>((value) => value !== undefined, { message: 'is required' });
+
+export const subscribeFrame = z.object({ action: z.literal('subscribe'), topic, ref });
+export const unsubscribeFrame = z.object({ action: z.literal('unsubscribe'), topic, ref });
+export const publishFrame = z.object({ action: z.literal('publish'), topic, payload, id: messageId.optional(), ref });
+export const sendFrame = z.object({ action: z.literal('send'), to: clientId, payload, id: messageId.optional(), ref });
+export const ackFrame = z
+  .object({
+    action: z.literal('ack'),
+    id: messageId.optional(),
+    ids: z.array(messageId).min(1).max(100).optional(),
+    ref,
+  })
+  .refine((frame) => frame.id !== undefined || frame.ids !== undefined, {
+    message: 'id or ids is required',
+    path: ['id'],
+  });
+export const replayFrame = z.object({ action: z.literal('replay'), ref });
+
+/** A message as it travels through the queue and sits in an inbox. */
+export const messageSchema = z.object({
+  id: z.string(),
+  seq: z.string(),
+  topic: z.string().optional(),
+  to: z.string().optional(),
+  from: z.string(),
+  payload: z.unknown(),
+  publishedAt: z.string(),
+});
+export type Message = z.infer<typeof messageSchema>;
+
+/** Server → client frames. */
+export type ServerFrame =
+  | { type: 'subscribed' | 'unsubscribed'; topic: string; ref?: string }
+  | { type: 'accepted'; id: string; ref?: string }
+  | { type: 'acked'; ids: string[]; ref?: string }
+  | { type: 'replayed'; count: number; ref?: string }
+  | { type: 'error'; code: string; message: string; ref?: string };
+
+export interface MessageFrame {
+  type: 'message';
+  id: string;
+  topic?: string;
+  from: string;
+  payload: unknown;
+  publishedAt: string;
+  attempt: number;
+}
+
+export function messageFrame(message: Message, attempt: number): MessageFrame {
+  return {
+    type: 'message',
+    id: message.id,
+    topic: message.topic,
+    from: message.from,
+    payload: message.payload,
+    publishedAt: message.publishedAt,
+    attempt,
+  };
+}
+
+/** Parses a frame body against a route's schema; a failure names the first wrong field. */
+export function parseFrame<T extends z.ZodType>(body: string | undefined, schema: T): z.infer<T> {
+  const json = parseJson(body);
+  const result = schema.safeParse(json);
+  if (result.success) return result.data;
+  const issue = result.error.issues[0];
+  const field = issue?.path.length ? issue.path.join('.') : 'frame';
+  throw new ProtocolError('BadRequest', `${field}: ${describeIssue(issue)}`);
+}
+
+export function parseJson(body: string | undefined): unknown {
+  try {
+    return JSON.parse(body ?? '');
+  } catch {
+    throw new ProtocolError('BadRequest', 'frame is not valid JSON');
+  }
+}
+
+/** The `ref` of a frame, if it carries a string one, so even a rejected frame's error can be matched by the client. */
+export function refOf(body: string | undefined): string | undefined {
+  try {
+    const value = (JSON.parse(body ?? '') as { ref?: unknown })?.ref;
+    return typeof value === 'string' ? value : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+function describeIssue(issue: z.core.$ZodIssue | undefined): string {
+  if (!issue) return 'is invalid';
+  if (issue.code === 'invalid_type' && issue.input === undefined) return 'is required';
+  return issue.message;
+}

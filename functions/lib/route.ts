@@ -1,0 +1,48 @@
+import type { Context } from 'aws-lambda';
+import type { z } from 'zod';
+import { assertIsError, ProtocolError } from './errors.js';
+import { callerOf, type RouteResult, type WebSocketEvent } from './events.js';
+import { logger } from './logger.js';
+import { parseFrame, refOf, type ServerFrame } from './protocol.js';
+
+export interface Caller {
+  clientId: string;
+  connectionId: string;
+}
+
+/**
+ * Wraps one route's domain function: parse and validate the frame, run, and reply with one frame that echoes `ref`.
+ * A bad frame gets an error frame naming the wrong field and touches nothing else. Replies go out with status 200
+ * even for errors: what API Gateway does with a non-2xx body on a two-way route is not documented.
+ */
+export function route<T extends z.ZodType>(
+  schema: T,
+  run: (frame: z.infer<T>, caller: Caller) => Promise<ServerFrame>,
+): (event: WebSocketEvent, context: Context) => Promise<RouteResult> {
+  return async (event, context) => {
+    const { connectionId } = event.requestContext;
+    const clientId = callerOf(event);
+    logger.addContext(context);
+    logger.appendKeys({ connectionId, clientId });
+    const ref = refOf(event.body);
+    try {
+      if (!clientId) throw new ProtocolError('Unauthorized', 'connection carries no client identity');
+      const frame = parseFrame(event.body, schema);
+      return reply({ ...(await run(frame, { clientId, connectionId })), ref });
+    } catch (err) {
+      assertIsError(err);
+      if (err instanceof ProtocolError) {
+        logger.info('frame rejected', { code: err.code, reason: err.message });
+        return reply({ type: 'error', code: err.code, message: err.message, ref });
+      }
+      logger.error('route failed', err);
+      return reply({ type: 'error', code: 'Internal', message: 'internal error: the frame was not processed', ref });
+    } finally {
+      logger.resetKeys();
+    }
+  };
+}
+
+export function reply(frame: ServerFrame): RouteResult {
+  return { statusCode: 200, body: JSON.stringify(frame) };
+}
