@@ -1,5 +1,5 @@
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
-import type { APIGatewayRequestAuthorizerEvent } from 'aws-lambda';
+import type { APIGatewayRequestAuthorizerEvent, Context } from 'aws-lambda';
 import { requireEnv } from './lib/env.js';
 import { logger } from './lib/logger.js';
 import { verifyToken } from './lib/token.js';
@@ -13,7 +13,8 @@ let signingKey: Promise<string> | undefined;
  * `$connect` REQUEST authorizer: the `token` query parameter must be an HS256 JWT signed with the stack's secret,
  * with `sub` (the clientId) and `exp`. Throwing "Unauthorized" makes API Gateway refuse the handshake with 401.
  */
-export const handler = async (event: APIGatewayRequestAuthorizerEvent) => {
+export const handler = async (event: APIGatewayRequestAuthorizerEvent, context: Context) => {
+  logger.addContext(context);
   signingKey ??= loadKey();
   const key = await signingKey;
   const check = await verifyToken(key, event.queryStringParameters?.token ?? undefined);

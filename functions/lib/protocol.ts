@@ -81,7 +81,8 @@ export function parseFrame<T extends z.ZodType>(body: string | undefined, schema
   if (result.success) return result.data;
   const issue = result.error.issues[0];
   const field = issue?.path.length ? issue.path.join('.') : 'frame';
-  throw new ProtocolError('BadRequest', `${field}: ${describeIssue(issue)}`);
+  const missing = issue?.code === 'invalid_type' && valueAt(json, issue.path) === undefined;
+  throw new ProtocolError('BadRequest', `${field}: ${missing ? 'is required' : (issue?.message ?? 'is invalid')}`);
 }
 
 export function parseJson(body: string | undefined): unknown {
@@ -102,8 +103,6 @@ export function refOf(body: string | undefined): string | undefined {
   }
 }
 
-function describeIssue(issue: z.core.$ZodIssue | undefined): string {
-  if (!issue) return 'is invalid';
-  if (issue.code === 'invalid_type' && issue.input === undefined) return 'is required';
-  return issue.message;
+function valueAt(json: unknown, path: PropertyKey[]): unknown {
+  return path.reduce<unknown>((value, key) => (value as Record<PropertyKey, unknown> | undefined)?.[key], json);
 }

@@ -1,0 +1,201 @@
+import { ReceiveMessageCommand } from '@aws-sdk/client-sqs';
+import { DynamoDBDocumentClient, GetCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { mintToken } from '../../functions/lib/token.js';
+import { type Backend, startBackend } from '../helpers/backend.js';
+import { authorizerEvent, gatewayId, lambdaContext, lifecycleEvent } from '../helpers/events.js';
+import { frame, loadHandlers } from '../helpers/handlers.js';
+
+let backend: Backend;
+let h: Awaited<ReturnType<typeof loadHandlers>>;
+let db: DynamoDBDocumentClient;
+
+beforeAll(async () => {
+  backend = await startBackend();
+  h = await loadHandlers(backend, [
+    'authorize',
+    'connect',
+    'disconnect',
+    'default',
+    'subscribe',
+    'unsubscribe',
+    'publish',
+    'send',
+    'ack',
+  ] as const);
+  db = DynamoDBDocumentClient.from(backend.clients.dynamodb);
+});
+afterAll(() => backend?.stop());
+
+const env = (name: string) => backend.env[name] as string;
+
+describe('publish and send', () => {
+  it('accepts a publish once SQS holds the message, with a time-ordered id', async () => {
+    const reply = await frame(h.publish, 'vendor-1', {
+      action: 'publish',
+      topic: 'pickup',
+      payload: { order: 1 },
+      ref: 'r1',
+    });
+    expect(reply).toEqual({ type: 'accepted', id: expect.stringMatching(/^[0-9A-HJKMNP-TV-Z]{26}$/), ref: 'r1' });
+    const received = await backend.clients.sqs.send(
+      new ReceiveMessageCommand({ QueueUrl: env('INGEST_QUEUE_URL'), MaxNumberOfMessages: 10, WaitTimeSeconds: 1 }),
+    );
+    const bodies = (received.Messages ?? []).map((m) => JSON.parse(m.Body as string));
+    expect(bodies).toContainEqual({
+      kind: 'message',
+      message: {
+        id: reply.id,
+        seq: reply.id,
+        topic: 'pickup',
+        from: 'vendor-1',
+        payload: { order: 1 },
+        publishedAt: expect.stringMatching(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/),
+      },
+    });
+  });
+
+  it('derives the id from the publisher and its idempotency key, so a retry has the same id', async () => {
+    const first = await frame(h.send, 'vendor-1', { action: 'send', to: 'driver-1', payload: 1, id: 'order-7' });
+    const retry = await frame(h.send, 'vendor-1', { action: 'send', to: 'driver-1', payload: 1, id: 'order-7' });
+    const other = await frame(h.send, 'vendor-2', { action: 'send', to: 'driver-1', payload: 1, id: 'order-7' });
+    expect(first.type).toBe('accepted');
+    expect(retry.id).toBe(first.id);
+    expect(other.id).not.toBe(first.id);
+  });
+
+  it('refuses a payload over the limit with PayloadTooLarge and enqueues nothing', async () => {
+    const limit = Number(env('MAX_PAYLOAD_BYTES'));
+    const reply = await frame(h.publish, 'vendor-1', {
+      action: 'publish',
+      topic: 'big',
+      payload: 'x'.repeat(limit),
+      ref: 'big',
+    });
+    expect(reply).toEqual({
+      type: 'error',
+      code: 'PayloadTooLarge',
+      message: `payload is ${limit + 2} bytes; the limit is ${limit}`,
+      ref: 'big',
+    });
+  });
+});
+
+describe('bad frames get an error frame naming the field', () => {
+  const cases: [string, string, unknown, string, string][] = [
+    ['publish', 'a topic missing', { action: 'publish', payload: 1 }, 'BadRequest', 'topic: is required'],
+    ['publish', 'a payload missing', { action: 'publish', topic: 't' }, 'BadRequest', 'payload: is required'],
+    [
+      'publish',
+      'a topic of the wrong type',
+      { action: 'publish', topic: 5, payload: 1 },
+      'BadRequest',
+      'topic: Invalid input: expected string, received number',
+    ],
+    ['publish', 'an empty topic', { action: 'publish', topic: '', payload: 1 }, 'BadRequest', 'topic: Too small'],
+    [
+      'publish',
+      'an id of the wrong type',
+      { action: 'publish', topic: 't', payload: 1, id: 3 },
+      'BadRequest',
+      'id: Invalid input: expected string',
+    ],
+    ['send', 'no recipient', { action: 'send', payload: 1 }, 'BadRequest', 'to: is required'],
+    ['subscribe', 'a topic with spaces', { action: 'subscribe', topic: 'a b' }, 'BadRequest', 'topic: use letters'],
+    ['unsubscribe', 'no topic', { action: 'unsubscribe' }, 'BadRequest', 'topic: is required'],
+    ['ack', 'neither id nor ids', { action: 'ack' }, 'BadRequest', 'id: id or ids is required'],
+    ['ack', 'ids not an array', { action: 'ack', ids: 'x' }, 'BadRequest', 'ids: Invalid input: expected array'],
+    ['ack', 'an empty ids list', { action: 'ack', ids: [] }, 'BadRequest', 'ids: Too small'],
+    ['ack', 'a wrong id in ids', { action: 'ack', ids: ['a', 2] }, 'BadRequest', 'ids.1: Invalid input'],
+    ['default', 'a frame that is not JSON', 'hello', 'BadRequest', 'frame is not valid JSON'],
+    ['default', 'a JSON array', '[1,2]', 'BadRequest', 'frame: must be a JSON object'],
+    ['default', 'no action', { topic: 't' }, 'BadRequest', 'action: is required'],
+    ['default', 'an action that is not a string', { action: 7 }, 'BadRequest', 'action: must be a string'],
+    ['default', 'an unknown action', { action: 'shout' }, 'UnknownAction', "action: 'shout' is not one of"],
+  ];
+  it.each(cases)('%s: %s', async (route, _what, body, code, message) => {
+    const withRef = typeof body === 'object' && body !== null && !Array.isArray(body) ? { ...body, ref: 'q' } : body;
+    const reply = await frame(h[route as keyof typeof h], 'client-1', withRef);
+    expect(reply.type).toBe('error');
+    expect(reply.code).toBe(code);
+    expect(reply.message).toContain(message);
+    if (withRef !== body) expect(reply.ref).toBe('q');
+  });
+
+  it('answers Unauthorized when the event carries no authorizer identity', async () => {
+    const reply = await frame(h.subscribe, undefined, { action: 'subscribe', topic: 't' });
+    expect(reply).toMatchObject({ type: 'error', code: 'Unauthorized' });
+  });
+});
+
+describe('subscribe and unsubscribe', () => {
+  it('records a durable subscription of the client and ends it', async () => {
+    expect(await frame(h.subscribe, 'driver-1', { action: 'subscribe', topic: 'pickup', ref: 's' })).toEqual({
+      type: 'subscribed',
+      topic: 'pickup',
+      ref: 's',
+    });
+    const key = { TableName: env('SUBSCRIPTIONS_TABLE'), Key: { topic: 'pickup', clientId: 'driver-1' } };
+    expect((await db.send(new GetCommand(key))).Item).toMatchObject({ topic: 'pickup', clientId: 'driver-1' });
+    expect(await frame(h.unsubscribe, 'driver-1', { action: 'unsubscribe', topic: 'pickup' })).toEqual({
+      type: 'unsubscribed',
+      topic: 'pickup',
+    });
+    expect((await db.send(new GetCommand(key))).Item).toBeUndefined();
+  });
+});
+
+describe('$connect and $disconnect', () => {
+  it('record the connection under its client, with an expiry past the 2-hour cap, and remove it', async () => {
+    const connectionId = gatewayId();
+    const connected = await h.connect(lifecycleEvent('CONNECT', connectionId, 'driver-9') as never, lambdaContext('c'));
+    expect(connected).toEqual({ statusCode: 200 });
+    const rows = await db.send(
+      new QueryCommand({
+        TableName: env('CONNECTIONS_TABLE'),
+        KeyConditionExpression: 'clientId = :c',
+        ExpressionAttributeValues: { ':c': 'driver-9' },
+      }),
+    );
+    expect(rows.Items).toHaveLength(1);
+    const row = rows.Items?.[0] as { connectionId: string; connectedAt: number; expiresAt: number };
+    expect(row.connectionId).toBe(connectionId);
+    expect(row.expiresAt - Math.floor(row.connectedAt / 1000)).toBeGreaterThan(7200);
+
+    await h.disconnect(lifecycleEvent('DISCONNECT', connectionId, 'driver-9') as never, lambdaContext('d'));
+    const after = await db.send(
+      new GetCommand({ TableName: env('CONNECTIONS_TABLE'), Key: { clientId: 'driver-9', connectionId } }),
+    );
+    expect(after.Item).toBeUndefined();
+  });
+});
+
+describe('authorizer', () => {
+  const secretValue = async () => {
+    const { GetSecretValueCommand } = await import('@aws-sdk/client-secrets-manager');
+    const secret = await backend.clients.secretsManager.send(
+      new GetSecretValueCommand({ SecretId: env('TOKEN_SECRET_ARN') }),
+    );
+    return secret.SecretString as string;
+  };
+  const authorize = (query: Record<string, string>) => h.authorize(authorizerEvent(query) as never, lambdaContext('a'));
+
+  it('allows a valid token and passes the clientId on as context', async () => {
+    const token = await mintToken(await secretValue(), 'vendor-1', '5m');
+    const result = (await authorize({ token })) as Record<string, unknown>;
+    expect(result).toMatchObject({
+      principalId: 'vendor-1',
+      context: { clientId: 'vendor-1' },
+      policyDocument: { Statement: [{ Effect: 'Allow', Action: 'execute-api:Invoke' }] },
+    });
+  });
+
+  it.each([
+    ['missing', async () => ({})],
+    ['forged', async () => ({ token: await mintToken('not-the-secret', 'vendor-1', '5m') })],
+    ['expired', async () => ({ token: await mintToken(await secretValue(), 'vendor-1', '-1m') })],
+    ['garbage', async () => ({ token: 'abc.def.ghi' })],
+  ])('refuses a %s token with Unauthorized', async (_what, query) => {
+    await expect(authorize(await query())).rejects.toThrow(/^Unauthorized$/);
+  });
+});
