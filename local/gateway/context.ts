@@ -1,0 +1,21 @@
+import type { Spy } from '../spy.js';
+import type { ConnectionRegistry } from './connections.js';
+import type { EventTarget } from './events/requestContext.js';
+import type { GatewayDeps } from './ids.js';
+import type { Tasks } from './tasks.js';
+import type { GatewayApi, GatewayLimits, Invoke } from './types.js';
+
+/** Everything a lifecycle step or `@connections` action needs, passed as a value (no module-level state). */
+export interface GatewayContext {
+  readonly api: GatewayApi;
+  readonly invoke: Invoke;
+  readonly spy: Spy;
+  readonly limits: GatewayLimits;
+  readonly region: string;
+  readonly target: EventTarget;
+  readonly deps: GatewayDeps;
+  readonly connections: ConnectionRegistry;
+  readonly tasks: Tasks;
+  /** Where failures that are not AWS behaviour (emulator or runtime bugs) are reported. */
+  readonly report: (error: unknown, where: string) => void;
+}
