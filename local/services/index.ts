@@ -2,11 +2,12 @@ import { join } from 'node:path';
 import { startDynamoDb } from './dynamodb.js';
 import { startSecretsManager } from './secrets-manager.js';
 import { startSqs } from './sqs.js';
-import type { Service } from './types.js';
+import type { RequestObserver, Service } from './types.js';
 
 export type { ServiceEndpoints } from './provision.js';
 export { clientsFor, createQueue, createSecret, createTable } from './provision.js';
 export { recordSecret } from './secrets-manager.js';
+export type { ObservedRequest, RequestObserver } from './types.js';
 
 export interface StartServicesOptions {
   /** `embedded` starts fauxqs, dynalite and a Secrets Manager stand-in in-process; `localstack` uses an endpoint. */
@@ -19,6 +20,8 @@ export interface StartServicesOptions {
   host?: string;
   /** @default 'us-east-1' */
   region?: string;
+  /** Called with every request the embedded services answer, for counting (the benchmark's AWS request tally). */
+  observe?: RequestObserver;
 }
 
 export interface Services {
@@ -45,9 +48,9 @@ export async function startServices(options: StartServicesOptions = {}): Promise
   }
   const started: Service[] = [];
   try {
-    const sqs = await startSqs(host);
+    const sqs = await startSqs(host, options.observe);
     started.push(sqs);
-    const dynamodb = await startDynamoDb(host, options.dataDir && join(options.dataDir, 'dynamodb'));
+    const dynamodb = await startDynamoDb(host, options.dataDir && join(options.dataDir, 'dynamodb'), options.observe);
     started.push(dynamodb);
     const secrets = await startSecretsManager(host, secretsFile);
     started.push(secrets);

@@ -3,3 +3,12 @@ export interface Service {
   endpoint: string;
   stop(): Promise<void>;
 }
+
+/** One request an embedded service answered: the service, the AWS operation (from X-Amz-Target) and its JSON body. */
+export interface ObservedRequest {
+  service: 'sqs' | 'dynamodb';
+  operation: string;
+  body: string;
+}
+
+export type RequestObserver = (request: ObservedRequest) => void;

@@ -97,6 +97,32 @@ describe('embedded services', () => {
     }
   });
 
+  it('report every SQS and DynamoDB request they answer to an observer, by operation', async () => {
+    const seen: { service: string; operation: string; body: string }[] = [];
+    const services = await startServices({ observe: (request) => seen.push(request) });
+    try {
+      const clients = clientsFor(services);
+      await createTable(clients.dynamodb, 'inbox', inboxProps);
+      await clients.dynamodb.send(
+        new PutItemCommand({
+          TableName: 'inbox',
+          Item: { clientId: { S: 'bob' }, messageId: { S: 'm2' }, seq: { S: '02' } },
+        }),
+      );
+      await createQueue(clients.sqs, 'observed', {});
+      expect(seen.map(({ service, operation }) => `${service}:${operation}`)).toEqual([
+        'dynamodb:CreateTable',
+        'dynamodb:UpdateTimeToLive',
+        'dynamodb:PutItem',
+        'sqs:CreateQueue',
+        'sqs:GetQueueAttributes',
+      ]);
+      expect(JSON.parse(seen[2]?.body ?? '{}')).toMatchObject({ TableName: 'inbox', Item: { clientId: { S: 'bob' } } });
+    } finally {
+      await services.stop();
+    }
+  });
+
   it('refuses an unknown Secrets Manager secret with AWS error name', async () => {
     const services = await startServices({});
     try {
