@@ -131,8 +131,11 @@ export class PostboxStack extends Stack {
     const { connections, subscriptions, inbox, processed } = this.tables;
 
     // ── Queue ───────────────────────────────────────────────────────────────────────────────────────────────────
+    const batchingWindow = props.delivery?.maxBatchingWindow ?? Duration.seconds(0);
     this.messageQueue = new MessageQueue(this, 'Ingest', {
       consumerTimeout: DELIVER_TIMEOUT,
+      // AWS's advice: at least six times the consumer's timeout, plus the batching window.
+      visibilityTimeout: Duration.seconds(6 * DELIVER_TIMEOUT.toSeconds() + batchingWindow.toSeconds()),
       retentionPeriod: retention,
       removalPolicy: dataRemovalPolicy,
     });
@@ -206,14 +209,12 @@ export class PostboxStack extends Stack {
       'write',
     );
 
-    // Replay posts to the caller's connection and, like deliver, drops that connection's row when API Gateway
-    // answers 410 Gone; it never reads other connections.
+    // Replay only reads and updates the caller's own inbox and posts to the calling connection; it needs no
+    // connections table (docs/architecture.md lists one, but the handler never reads it).
     const replay = handler('replay', {
       description: "Postbox replay: re-sends the caller's unacked messages, oldest first",
       timeout: REPLAY_TIMEOUT,
-    })
-      .bindTable('INBOX_TABLE', inbox, 'readWrite')
-      .bindTable('CONNECTIONS_TABLE', connections, 'write');
+    }).bindTable('INBOX_TABLE', inbox, 'readWrite');
 
     const deliver = handler('deliver', {
       description: 'Postbox deliver: ingest queue → inboxes → live connections',

@@ -1,0 +1,116 @@
+import { Duration } from 'aws-cdk-lib';
+import type { Template } from 'aws-cdk-lib/assertions';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { logicalId, type Synthesized, synthPostbox } from './helpers.js';
+
+describe('alarms', () => {
+  let synth: Synthesized;
+  let template: Template;
+  beforeAll(() => {
+    synth = synthPostbox();
+    template = synth.template;
+  });
+
+  it('fires on the first dead-lettered message', () => {
+    template.resourceCountIs('AWS::CloudWatch::Alarm', 2);
+    template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      Namespace: 'AWS/SQS',
+      MetricName: 'ApproximateNumberOfMessagesVisible',
+      Dimensions: [
+        {
+          Name: 'QueueName',
+          Value: { 'Fn::GetAtt': [logicalId(synth.stack.messageQueue.deadLetterQueue), 'QueueName'] },
+        },
+      ],
+      ComparisonOperator: 'GreaterThanThreshold',
+      Threshold: 0,
+      TreatMissingData: 'notBreaching',
+    });
+  });
+
+  it('fires when the ingest queue’s oldest message is over a minute old', () => {
+    template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      Namespace: 'AWS/SQS',
+      MetricName: 'ApproximateAgeOfOldestMessage',
+      Dimensions: [
+        { Name: 'QueueName', Value: { 'Fn::GetAtt': [logicalId(synth.stack.messageQueue.queue), 'QueueName'] } },
+      ],
+      ComparisonOperator: 'GreaterThanThreshold',
+      Threshold: 60,
+    });
+  });
+});
+
+describe('alarms with custom thresholds', () => {
+  it('uses the thresholds given as props', () => {
+    const { template } = synthPostbox({ deadLetterAlarmThreshold: 3, maxMessageAge: Duration.minutes(5) });
+    template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      MetricName: 'ApproximateNumberOfMessagesVisible',
+      Threshold: 3,
+    });
+    template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      MetricName: 'ApproximateAgeOfOldestMessage',
+      Threshold: 300,
+    });
+  });
+});
+
+describe('outputs', () => {
+  let synth: Synthesized;
+  let template: Template;
+  beforeAll(() => {
+    synth = synthPostbox();
+    template = synth.template;
+  });
+
+  it('are exactly the ones scripts, tests and the local runtime read', () => {
+    expect(Object.keys(template.toJSON().Outputs).sort()).toEqual(
+      [
+        'CallbackUrl',
+        'ConnectionsTableName',
+        'DeadLetterQueueName',
+        'InboxTableName',
+        'IngestQueueName',
+        'IngestQueueUrl',
+        'ProcessedTableName',
+        'SubscriptionsTableName',
+        'TokenSecretArn',
+        'WebSocketUrl',
+      ].sort(),
+    );
+  });
+
+  it('give the wss:// URL of the stage and its https:// callback URL', () => {
+    const api = logicalId(synth.stack.webSocket.api);
+    const url = (scheme: string) => ({
+      'Fn::Join': [
+        '',
+        [
+          `${scheme}://`,
+          { Ref: api },
+          '.execute-api.',
+          { Ref: 'AWS::Region' },
+          '.',
+          { Ref: 'AWS::URLSuffix' },
+          '/prod',
+        ],
+      ],
+    });
+    template.hasOutput('WebSocketUrl', { Value: url('wss') });
+    template.hasOutput('CallbackUrl', { Value: url('https') });
+  });
+
+  it('point at the secret, the tables and the queues', () => {
+    const { tables, messageQueue, tokenSecret } = synth.stack;
+    template.hasOutput('TokenSecretArn', { Value: { Ref: logicalId(tokenSecret) } });
+    template.hasOutput('ConnectionsTableName', { Value: { Ref: logicalId(tables.connections) } });
+    template.hasOutput('SubscriptionsTableName', { Value: { Ref: logicalId(tables.subscriptions) } });
+    template.hasOutput('InboxTableName', { Value: { Ref: logicalId(tables.inbox) } });
+    template.hasOutput('ProcessedTableName', { Value: { Ref: logicalId(tables.processed) } });
+    template.hasOutput('IngestQueueUrl', { Value: { Ref: logicalId(messageQueue.queue) } });
+    template.hasOutput('IngestQueueName', { Value: { 'Fn::GetAtt': [logicalId(messageQueue.queue), 'QueueName'] } });
+    template.hasOutput('DeadLetterQueueName', {
+      Value: { 'Fn::GetAtt': [logicalId(messageQueue.deadLetterQueue), 'QueueName'] },
+    });
+  });
+});

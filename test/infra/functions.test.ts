@@ -1,0 +1,149 @@
+import { Capture, Match, type Template } from 'aws-cdk-lib/assertions';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { HANDLER_NAMES, type HandlerName } from '../../infra/postbox-stack.js';
+import { logicalId, referencedId, type Synthesized, synthPostbox } from './helpers.js';
+
+const COMMON_ENV = ['NODE_OPTIONS', 'POWERTOOLS_LOG_LEVEL', 'POWERTOOLS_SERVICE_NAME'];
+
+/** docs/architecture.md, "Handlers and their environment": each function gets only what it uses. */
+const ENVIRONMENT: Record<HandlerName, string[]> = {
+  authorize: ['TOKEN_SECRET_ARN'],
+  connect: ['CONNECTIONS_TABLE', 'INGEST_QUEUE_URL', 'CONNECTION_TTL_SECONDS'],
+  disconnect: ['CONNECTIONS_TABLE'],
+  default: [],
+  subscribe: ['SUBSCRIPTIONS_TABLE'],
+  unsubscribe: ['SUBSCRIPTIONS_TABLE'],
+  publish: ['INGEST_QUEUE_URL', 'MAX_PAYLOAD_BYTES'],
+  send: ['INGEST_QUEUE_URL', 'MAX_PAYLOAD_BYTES'],
+  ack: ['INBOX_TABLE'],
+  replay: ['INBOX_TABLE', 'CALLBACK_URL'],
+  deliver: [
+    'SUBSCRIPTIONS_TABLE',
+    'CONNECTIONS_TABLE',
+    'INBOX_TABLE',
+    'PROCESSED_TABLE',
+    'CALLBACK_URL',
+    'MESSAGE_TTL_SECONDS',
+    'PROCESSED_TTL_SECONDS',
+  ],
+};
+
+/** The parts of `AWS::Lambda::Function` properties these tests read. */
+interface FunctionProperties {
+  Runtime: string;
+  Architectures: string[];
+  Handler: string;
+  MemorySize: number;
+  Timeout: number;
+  LoggingConfig: { LogFormat: string; LogGroup: unknown };
+  Environment: { Variables: Record<string, unknown> };
+}
+
+describe('Lambda functions', () => {
+  let synth: Synthesized;
+  let template: Template;
+  let fn: (name: HandlerName) => FunctionProperties;
+  beforeAll(() => {
+    synth = synthPostbox();
+    template = synth.template;
+    fn = (name) => template.toJSON().Resources[synth.functionId(name)].Properties;
+  });
+
+  it('has one function per handler file', () => {
+    template.resourceCountIs('AWS::Lambda::Function', HANDLER_NAMES.length);
+  });
+
+  it.each(HANDLER_NAMES)('runs %s as ESM on Node.js 24, arm64, with JSON logs', (name) => {
+    expect(fn(name)).toMatchObject({
+      Runtime: 'nodejs24.x',
+      Architectures: ['arm64'],
+      Handler: 'index.handler',
+      LoggingConfig: { LogFormat: 'JSON' },
+    });
+    expect(fn(name).Environment.Variables).toMatchObject({
+      POWERTOOLS_SERVICE_NAME: 'postbox',
+      POWERTOOLS_LOG_LEVEL: 'INFO',
+      NODE_OPTIONS: '--enable-source-maps',
+    });
+  });
+
+  it.each(HANDLER_NAMES)('gives %s exactly the environment variables it uses', (name) => {
+    const names = Object.keys(fn(name).Environment.Variables).sort();
+    expect(names).toEqual([...COMMON_ENV, ...ENVIRONMENT[name]].sort());
+  });
+
+  it.each(HANDLER_NAMES)('sends %s logs to its own log group kept for a week', (name) => {
+    const group = referencedId(fn(name).LoggingConfig.LogGroup);
+    expect(group).toBeDefined();
+    expect(template.toJSON().Resources[group as string]).toMatchObject({
+      Type: 'AWS::Logs::LogGroup',
+      Properties: { RetentionInDays: 7 },
+    });
+  });
+
+  it('sizes route handlers at 256 MB / 10 s, replay at the 29 s gateway limit and deliver at 512 MB / 30 s', () => {
+    for (const name of HANDLER_NAMES) {
+      const expected =
+        name === 'deliver'
+          ? { MemorySize: 512, Timeout: 30 }
+          : name === 'replay'
+            ? { MemorySize: 256, Timeout: 29 }
+            : { MemorySize: 256, Timeout: 10 };
+      expect({ name, ...fn(name) }).toMatchObject({ name, ...expected });
+    }
+  });
+
+  it('points the table variables at the right tables and the queue variable at the ingest queue', () => {
+    const { tables, messageQueue } = synth.stack;
+    const ids = {
+      CONNECTIONS_TABLE: tables.connections,
+      SUBSCRIPTIONS_TABLE: tables.subscriptions,
+      INBOX_TABLE: tables.inbox,
+      PROCESSED_TABLE: tables.processed,
+      INGEST_QUEUE_URL: messageQueue.queue,
+    };
+    for (const name of HANDLER_NAMES) {
+      const variables = fn(name).Environment.Variables as Record<string, unknown>;
+      for (const [variable, construct] of Object.entries(ids)) {
+        if (!(variable in variables)) continue;
+        expect({ name, variable, ref: variables[variable] }).toEqual({
+          name,
+          variable,
+          ref: { Ref: logicalId(construct) },
+        });
+      }
+    }
+  });
+
+  it('gives deliver and replay the stage callback URL, and authorize the secret', () => {
+    const callback = new Capture();
+    template.hasResourceProperties('AWS::Lambda::Function', {
+      Environment: { Variables: Match.objectLike({ PROCESSED_TABLE: Match.anyValue(), CALLBACK_URL: callback }) },
+    });
+    expect(callback.asObject()).toEqual(template.toJSON().Outputs.CallbackUrl.Value);
+    expect(fn('replay').Environment.Variables.CALLBACK_URL).toEqual(callback.asObject());
+    expect(JSON.stringify(callback.asObject())).toMatch(/^\{"Fn::Join":\["",\["https:\/\/",.*"\/prod"\]\]\}$/);
+    expect(referencedId(fn('authorize').Environment.Variables.TOKEN_SECRET_ARN)).toBe(
+      Object.keys(template.findResources('AWS::SecretsManager::Secret'))[0],
+    );
+  });
+
+  it('generates a 64-character signing key without punctuation', () => {
+    template.resourceCountIs('AWS::SecretsManager::Secret', 1);
+    template.hasResourceProperties('AWS::SecretsManager::Secret', {
+      GenerateSecretString: { PasswordLength: 64, ExcludePunctuation: true },
+    });
+  });
+
+  it('keeps the TTL variables in step with the queue: markers live as long as SQS keeps a message', () => {
+    const retention = Object.values(template.findResources('AWS::SQS::Queue')).map(
+      (queue) => queue.Properties.MessageRetentionPeriod,
+    );
+    expect(fn('deliver').Environment.Variables).toMatchObject({
+      PROCESSED_TTL_SECONDS: String(Math.max(...retention)),
+      MESSAGE_TTL_SECONDS: '1209600',
+    });
+    expect(fn('connect').Environment.Variables.CONNECTION_TTL_SECONDS).toBe('7500');
+    expect(fn('publish').Environment.Variables.MAX_PAYLOAD_BYTES).toBe('65536');
+  });
+});

@@ -1,0 +1,153 @@
+import { Match, type Template } from 'aws-cdk-lib/assertions';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { HANDLER_NAMES, type HandlerName } from '../../infra/postbox-stack.js';
+import { grantsByRole, logicalId, roleOf, type Synthesized, synthPostbox } from './helpers.js';
+
+const READ = ['dynamodb:GetItem', 'dynamodb:BatchGetItem', 'dynamodb:Query', 'dynamodb:ConditionCheckItem'];
+const WRITE = ['dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem', 'dynamodb:BatchWriteItem'];
+const SEND = ['sqs:SendMessage'];
+const CONSUME = ['sqs:ReceiveMessage', 'sqs:DeleteMessage', 'sqs:ChangeMessageVisibility'];
+const SECRET = ['secretsmanager:GetSecretValue'];
+const MANAGE = ['execute-api:ManageConnections'];
+
+type Resource = 'connections' | 'subscriptions' | 'inbox' | 'processed' | 'queue' | 'secret' | 'api';
+type Expected = Array<[string[], Resource]>;
+
+/** The least privilege each handler needs (brief + docs/architecture.md "Access paths"). */
+const EXPECTED: Record<HandlerName, Expected> = {
+  authorize: [[SECRET, 'secret']],
+  connect: [
+    [WRITE, 'connections'],
+    [SEND, 'queue'],
+  ],
+  disconnect: [[WRITE, 'connections']],
+  default: [],
+  subscribe: [[[...READ, ...WRITE], 'subscriptions']],
+  unsubscribe: [[[...READ, ...WRITE], 'subscriptions']],
+  publish: [[SEND, 'queue']],
+  send: [[SEND, 'queue']],
+  ack: [[WRITE, 'inbox']],
+  replay: [
+    [[...READ, ...WRITE], 'inbox'],
+    [MANAGE, 'api'],
+  ],
+  deliver: [
+    [READ, 'subscriptions'],
+    [[...READ, ...WRITE], 'connections'],
+    [[...READ, ...WRITE], 'inbox'],
+    [[...READ, ...WRITE], 'processed'],
+    [CONSUME, 'queue'],
+    [MANAGE, 'api'],
+  ],
+};
+
+/** Actions whose presence or absence the test pins; describe/metadata actions that CDK adds alongside are ignored. */
+const WATCHED = [...READ, ...WRITE, 'dynamodb:Scan', ...SEND, ...CONSUME, ...SECRET, ...MANAGE];
+
+describe('IAM: least privilege', () => {
+  let synth: Synthesized;
+  let template: Template;
+  let ids: Record<Resource, string>;
+  let grants: Map<string, Set<string>>;
+  beforeAll(() => {
+    synth = synthPostbox();
+    template = synth.template;
+    const { tables, messageQueue, tokenSecret, webSocket } = synth.stack;
+    ids = {
+      connections: logicalId(tables.connections),
+      subscriptions: logicalId(tables.subscriptions),
+      inbox: logicalId(tables.inbox),
+      processed: logicalId(tables.processed),
+      queue: logicalId(messageQueue.queue),
+      secret: logicalId(tokenSecret),
+      api: logicalId(webSocket.api),
+    };
+    grants = grantsByRole(template);
+  });
+
+  it.each(HANDLER_NAMES)('grants %s exactly the data access it uses', (name) => {
+    const actual = [...(grants.get(roleOf(template, synth.functionId(name))) ?? [])]
+      .filter((grant) => WATCHED.includes(grant.split(' @ ')[0] as string))
+      .sort();
+    const expected = EXPECTED[name].flatMap(([actions, resource]) => actions.map((a) => `${a} @ ${ids[resource]}`));
+    expect(actual).toEqual([...new Set(expected)].sort());
+  });
+
+  it('never grants dynamodb:Scan or a dynamodb wildcard to anyone', () => {
+    const policies = JSON.stringify(template.findResources('AWS::IAM::Policy'));
+    expect(policies).toContain('dynamodb:Query');
+    expect(policies).not.toContain('dynamodb:Scan');
+    expect(policies).not.toMatch(/"dynamodb:\*"|"\*"\s*,?\s*"Effect"/);
+  });
+
+  it('lets readers of the inbox query its bySeq index', () => {
+    const inboxIndexes = (role: string) =>
+      template.findResources('AWS::IAM::Policy', {
+        Properties: {
+          Roles: [{ Ref: role }],
+          PolicyDocument: {
+            Statement: Match.arrayWith([
+              Match.objectLike({
+                Action: Match.arrayWith(['dynamodb:Query']),
+                Resource: [
+                  { 'Fn::GetAtt': [ids.inbox, 'Arn'] },
+                  { 'Fn::Join': ['', [{ 'Fn::GetAtt': [ids.inbox, 'Arn'] }, '/index/*']] },
+                ],
+              }),
+            ]),
+          },
+        },
+      });
+    for (const name of ['replay', 'deliver'] as const) {
+      const matches = Object.keys(inboxIndexes(roleOf(template, synth.functionId(name))));
+      expect({ name, matches: matches.length }).toEqual({ name, matches: 1 });
+    }
+  });
+
+  it('scopes ManageConnections to this API’s prod stage, for deliver and replay only', () => {
+    const statements = Object.values(template.findResources('AWS::IAM::Policy')).flatMap((policy) =>
+      (policy.Properties.PolicyDocument.Statement as Array<Record<string, unknown>>)
+        .filter((s) => JSON.stringify(s.Action).includes('execute-api:ManageConnections'))
+        .map((s) => ({ roles: policy.Properties.Roles, resource: s.Resource })),
+    );
+    expect(statements).toHaveLength(2);
+    const roles = statements.map((s) => JSON.stringify(s.roles)).sort();
+    expect(roles).toEqual(
+      (['deliver', 'replay'] as const)
+        .map((n) => JSON.stringify([{ Ref: roleOf(template, synth.functionId(n)) }]))
+        .sort(),
+    );
+    for (const { resource } of statements) {
+      expect(resource).toEqual({
+        'Fn::Join': [
+          '',
+          [
+            'arn:',
+            { Ref: 'AWS::Partition' },
+            ':execute-api:',
+            { Ref: 'AWS::Region' },
+            ':',
+            { Ref: 'AWS::AccountId' },
+            ':',
+            { Ref: ids.api },
+            '/prod/*/@connections/*',
+          ],
+        ],
+      });
+    }
+  });
+
+  it('lets only authorize read the signing key', () => {
+    const readers = Object.values(template.findResources('AWS::IAM::Policy')).filter((policy) =>
+      JSON.stringify(policy.Properties.PolicyDocument).includes('secretsmanager:GetSecretValue'),
+    );
+    expect(readers.map((policy) => policy.Properties.Roles)).toEqual([
+      [{ Ref: roleOf(template, synth.functionId('authorize')) }],
+    ]);
+  });
+
+  it('gives every function its own role', () => {
+    const roles = HANDLER_NAMES.map((name) => roleOf(template, synth.functionId(name)));
+    expect(new Set(roles).size).toBe(HANDLER_NAMES.length);
+  });
+});
