@@ -1,34 +1,53 @@
 import type { Spy } from '../spy.js';
+
+/** A REQUEST Lambda authorizer on `$connect` (`AWS::ApiGatewayV2::Authorizer`). */
 export interface GatewayAuthorizer {
   name: string;
   functionId: string;
+  /** e.g. `['route.request.querystring.token']`; a missing source refuses the handshake with 401. */
   identitySource: string[];
-} // e.g. ['route.request.querystring.token']
+}
+
 export interface GatewayRoute {
   routeKey: string;
   functionId: string;
+  /** The route has a `$default` RouteResponse, so the function's result is sent back to the client. */
   twoWay: boolean;
   authorizer?: GatewayAuthorizer;
 }
+
 export interface GatewayApi {
   apiId: string;
   name: string;
   stage: string;
+  /** Only `$request.body.<dot.path>` is supported. */
   routeSelectionExpression: string;
   routes: Map<string, GatewayRoute>;
 }
+
 export type InvokeResult =
   | { ok: true; value: unknown }
   | { ok: false; error: { name: string; message: string; requestId: string } };
+
+/** Runs a function; resolves with its result or its error. A rejection means a runtime bug and is reported. */
 export type Invoke = (functionId: string, event: unknown) => Promise<InvokeResult>;
+
+/** API Gateway's WebSocket quotas; each defaults to the AWS value (see `AWS_LIMITS`). */
 export interface GatewayLimits {
+  /** @default 600000 (10 min) */
   idleTimeoutMs: number;
+  /** @default 7200000 (2 h) */
   maxConnectionMs: number;
+  /** @default 32768 */
   maxFrameBytes: number;
+  /** @default 131072, also the PostToConnection `Data` cap */
   maxMessageBytes: number;
+  /** @default 29000 */
   integrationTimeoutMs: number;
 }
+
 export interface StartGatewayOptions {
+  /** 0 picks a free port. */
   port: number;
   host: string;
   api: GatewayApi;
@@ -36,11 +55,16 @@ export interface StartGatewayOptions {
   spy: Spy;
   limits?: Partial<GatewayLimits>;
   region: string;
+  /** `requestContext.domainName` and the `$disconnect` Host header. @default `{apiId}.execute-api.{region}.amazonaws.com` */
   domainName?: string;
 }
+
 export interface Gateway {
+  /** `ws://host:port`: clients connect to `${url}/?token=…` or `${url}/{stage}?token=…`. */
   url: string;
+  /** `http://host:port`: the Management API endpoint is `${httpUrl}/{stage}`. */
   httpUrl: string;
   port: number;
+  /** Closes every connection with 1001 (running `$disconnect`, bounded wait), then the server. */
   stop(): Promise<void>;
 }
