@@ -1,0 +1,39 @@
+import type { FunctionModel } from '../template/types.js';
+
+export interface ServiceEndpoints {
+  sqs: string;
+  dynamodb: string;
+  secretsManager: string;
+}
+
+/**
+ * The variables Lambda sets in every Node.js environment (region, function name, memory, handler, task root, dummy
+ * credentials), plus the SDK's standard endpoint variables, which point the handlers' unmodified AWS SDK clients
+ * at the local services. The function's own variables win, except the ones Lambda reserves.
+ */
+export function runtimeEnvironment(
+  fn: FunctionModel,
+  region: string,
+  endpoints: ServiceEndpoints,
+  variables: Record<string, string>,
+): Record<string, string> {
+  return {
+    PATH: process.env.PATH ?? '',
+    LANG: 'en_US.UTF-8',
+    ...variables,
+    AWS_REGION: region,
+    AWS_DEFAULT_REGION: region,
+    AWS_ACCESS_KEY_ID: 'local',
+    AWS_SECRET_ACCESS_KEY: 'local',
+    AWS_LAMBDA_FUNCTION_NAME: fn.name,
+    AWS_LAMBDA_FUNCTION_VERSION: '$LATEST',
+    AWS_LAMBDA_FUNCTION_MEMORY_SIZE: String(fn.memoryMb),
+    AWS_LAMBDA_LOG_GROUP_NAME: `/aws/lambda/${fn.name}`,
+    AWS_EXECUTION_ENV: `AWS_Lambda_${fn.runtime}`,
+    AWS_ENDPOINT_URL_SQS: endpoints.sqs,
+    AWS_ENDPOINT_URL_DYNAMODB: endpoints.dynamodb,
+    AWS_ENDPOINT_URL_SECRETS_MANAGER: endpoints.secretsManager,
+    LAMBDA_TASK_ROOT: fn.taskRoot,
+    _HANDLER: fn.handler,
+  };
+}

@@ -1,0 +1,73 @@
+import type { InvokeResult } from '../gateway/types.js';
+import type { Spy } from '../spy.js';
+import type { FunctionModel } from '../template/types.js';
+import { type LogSink, terminalSink } from './logs.js';
+import { FunctionPool } from './pool.js';
+
+export interface LambdaRuntimeOptions {
+  functions: Iterable<FunctionModel>;
+  /** A function's full environment (its resolved variables plus the runtime's), read when an instance starts. */
+  environment: (fn: FunctionModel) => Record<string, string>;
+  spy: Spy;
+  /** @default 10 instances per function */
+  maxConcurrency?: number;
+  /** @default each line to stdout */
+  sink?: LogSink;
+}
+
+/** Runs the template's functions: `invoke(functionId, event)` → one result value per invocation. */
+export class LambdaRuntime {
+  readonly #pools = new Map<string, FunctionPool>();
+  readonly #spy: Spy;
+  readonly #sink: LogSink;
+
+  constructor(options: LambdaRuntimeOptions) {
+    this.#spy = options.spy;
+    this.#sink = options.sink ?? terminalSink;
+    for (const fn of options.functions) {
+      const pool = new FunctionPool(fn, {
+        maxConcurrency: options.maxConcurrency ?? 10,
+        environment: () => options.environment(fn),
+        sink: this.#sink,
+        onStrayCrash: (requestId, error) => this.#report(fn, requestId ?? 'unknown', 0, { ok: false, error }),
+      });
+      this.#pools.set(fn.logicalId, pool);
+    }
+  }
+
+  /** Invokes by logical id; never rejects: handler errors, timeouts, crashes and throttles are failed results. */
+  readonly invoke = async (functionId: string, event: unknown): Promise<InvokeResult> => {
+    const pool = this.#pools.get(functionId);
+    if (!pool) throw new Error(`no function ${functionId} in the template`);
+    const started = performance.now();
+    const { requestId, result } = await pool.invoke(event);
+    this.#report(pool.fn, requestId, performance.now() - started, result);
+    return result;
+  };
+
+  pool(functionId: string): FunctionPool | undefined {
+    return this.#pools.get(functionId);
+  }
+
+  async stop(): Promise<void> {
+    await Promise.all([...this.#pools.values()].map((p) => p.stop()));
+  }
+
+  #report(
+    fn: FunctionModel,
+    requestId: string,
+    durationMs: number,
+    result: InvokeResult | { ok: false; error: { name: string; message: string } },
+  ): void {
+    if (!result.ok)
+      this.#sink(`[${fn.displayName}] ${requestId} failed: ${result.error.name}: ${result.error.message}`);
+    this.#spy.emit({
+      kind: 'invoke',
+      functionName: fn.displayName,
+      requestId,
+      ok: result.ok,
+      error: result.ok ? undefined : `${result.error.name}: ${result.error.message}`,
+      durationMs: Math.round(durationMs),
+    });
+  }
+}
