@@ -1,0 +1,194 @@
+import { performance } from 'node:perf_hooks';
+import WebSocket from 'ws';
+
+/** Bench payload: its sequence number, the publisher's send time (this process's clock) and padding. */
+export interface BenchPayload {
+  n: number;
+  t: number;
+  pad: string;
+}
+
+/** A payload of exactly `bytes` bytes of JSON for message `n`. */
+export function payloadOf(n: number, bytes: number): BenchPayload {
+  const payload = { n, t: Number(performance.now().toFixed(3)), pad: '' };
+  payload.pad = 'x'.repeat(Math.max(0, bytes - Buffer.byteLength(JSON.stringify(payload))));
+  return payload;
+}
+
+export interface ClientOptions {
+  /** Ack once this many messages are pending… @default 50 */
+  ackEvery?: number;
+  /** …or this long after the first pending one. @default 20 */
+  ackAfterMs?: number;
+  /** Called on the first receipt of each message id with its publish → receive latency. */
+  onMessage?: (n: number, latencyMs: number) => void;
+}
+
+interface Pending {
+  resolve(reply: Record<string, unknown>): void;
+  reject(error: Error): void;
+}
+
+const MAX_ACK_IDS = 100;
+const APIGW_UNIT = 32 * 1024;
+
+/**
+ * One benchmark WebSocket client speaking the Postbox protocol: requests carry a `ref` and resolve with the reply
+ * that echoes it; messages are acked in batches as an SDK would; duplicates are counted, before and after the ack.
+ */
+export class BenchClient {
+  readonly #socket: WebSocket;
+  readonly #pending = new Map<string, Pending>();
+  readonly #options: Required<Omit<ClientOptions, 'onMessage'>> & Pick<ClientOptions, 'onMessage'>;
+  readonly #received = new Set<string>();
+  readonly #acked = new Set<string>();
+  #toAck: string[] = [];
+  #ackTimer: NodeJS.Timeout | undefined;
+  #nextRef = 0;
+  /** Message numbers received (first receipts). */
+  readonly numbers = new Set<number>();
+  duplicatesBeforeAck = 0;
+  duplicatesAfterAck = 0;
+  /** Messages whose ack the server confirmed. */
+  ackedCount = 0;
+  /** Frames this client sent, in API Gateway's 32 KB metering units. */
+  messagesIn = 0;
+  errors = 0;
+
+  private constructor(socket: WebSocket, options: ClientOptions) {
+    this.#socket = socket;
+    this.#options = { ackEvery: 50, ackAfterMs: 20, ...options };
+    socket.on('message', (data) => this.#onFrame(String(data)));
+    socket.on('close', () => {
+      for (const pending of this.#pending.values()) pending.reject(new Error('connection closed'));
+      this.#pending.clear();
+    });
+  }
+
+  static connect(url: string, options: ClientOptions = {}, timeoutMs = 10_000): Promise<BenchClient> {
+    return new Promise((resolve, reject) => {
+      const socket = new WebSocket(url, { handshakeTimeout: timeoutMs });
+      socket.once('open', () => resolve(new BenchClient(socket, options)));
+      socket.once('unexpected-response', (_req, res) =>
+        reject(new Error(`WebSocket handshake refused with HTTP ${res.statusCode}`)),
+      );
+      socket.once('error', reject);
+    });
+  }
+
+  /** Sends `frame` with a fresh `ref`; resolves with the reply echoing it, rejects on an error reply. */
+  request(frame: Record<string, unknown>, timeoutMs = 30_000): Promise<Record<string, unknown>> {
+    const ref = `r${this.#nextRef++}`;
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.#pending.delete(ref);
+        reject(new Error(`no reply to ${String(frame.action)} within ${timeoutMs} ms`));
+      }, timeoutMs);
+      const settle =
+        <T>(fn: (value: T) => void) =>
+        (value: T) => {
+          clearTimeout(timer);
+          fn(value);
+        };
+      this.#pending.set(ref, { resolve: settle(resolve), reject: settle(reject) });
+      this.#send({ ...frame, ref });
+    });
+  }
+
+  async subscribe(topic: string): Promise<void> {
+    await this.request({ action: 'subscribe', topic });
+  }
+
+  /** Publishes and resolves with the accepted message id. */
+  async publish(topic: string, payload: BenchPayload): Promise<string> {
+    const reply = await this.request({ action: 'publish', topic, payload });
+    return String(reply.id);
+  }
+
+  /** Sends the pending acks now (and resolves once confirmed). */
+  async flushAcks(): Promise<void> {
+    clearTimeout(this.#ackTimer);
+    this.#ackTimer = undefined;
+    const batches: string[][] = [];
+    while (this.#toAck.length > 0) batches.push(this.#toAck.splice(0, MAX_ACK_IDS));
+    await Promise.all(
+      batches.map(async (ids) => {
+        try {
+          const reply = await this.request({ action: 'ack', ids });
+          for (const id of (reply.ids as string[] | undefined) ?? ids) {
+            if (this.#acked.has(id)) continue;
+            this.#acked.add(id);
+            this.ackedCount += 1;
+          }
+        } catch {
+          this.errors += 1;
+        }
+      }),
+    );
+  }
+
+  close(): Promise<void> {
+    clearTimeout(this.#ackTimer);
+    if (this.#socket.readyState === WebSocket.CLOSED) return Promise.resolve();
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => {
+        this.#socket.terminate();
+        resolve();
+      }, 2_000);
+      this.#socket.once('close', () => {
+        clearTimeout(timer);
+        resolve();
+      });
+      this.#socket.close(1000);
+    });
+  }
+
+  #send(frame: Record<string, unknown>): void {
+    const text = JSON.stringify(frame);
+    this.messagesIn += Math.max(1, Math.ceil(Buffer.byteLength(text) / APIGW_UNIT));
+    this.#socket.send(text);
+  }
+
+  #onFrame(text: string): void {
+    let frame: Record<string, unknown>;
+    try {
+      frame = JSON.parse(text) as Record<string, unknown>;
+    } catch {
+      this.errors += 1;
+      return;
+    }
+    if (frame.type === 'message') {
+      this.#onMessage(frame);
+      return;
+    }
+    const pending = typeof frame.ref === 'string' ? this.#pending.get(frame.ref) : undefined;
+    if (!pending) {
+      if (frame.type === 'error') this.errors += 1;
+      return;
+    }
+    this.#pending.delete(frame.ref as string);
+    if (frame.type === 'error') pending.reject(new Error(`${String(frame.code)}: ${String(frame.message)}`));
+    else pending.resolve(frame);
+  }
+
+  #onMessage(frame: Record<string, unknown>): void {
+    const id = String(frame.id);
+    if (this.#acked.has(id)) {
+      this.duplicatesAfterAck += 1;
+      return;
+    }
+    if (this.#received.has(id)) {
+      this.duplicatesBeforeAck += 1;
+      return;
+    }
+    this.#received.add(id);
+    const payload = frame.payload as Partial<BenchPayload> | undefined;
+    if (typeof payload?.n === 'number') {
+      this.numbers.add(payload.n);
+      this.#options.onMessage?.(payload.n, performance.now() - Number(payload.t));
+    }
+    this.#toAck.push(id);
+    if (this.#toAck.length >= this.#options.ackEvery) void this.flushAcks();
+    else this.#ackTimer ??= setTimeout(() => void this.flushAcks(), this.#options.ackAfterMs);
+  }
+}

@@ -1,0 +1,175 @@
+import type { CostReport } from './cost.js';
+import type { LatencyResult, ThroughputResult } from './scenarios.js';
+import { ratio } from './stats.js';
+
+/** Everything one run measured: Postbox beside the plain relay. */
+export interface BenchResults {
+  messages: number;
+  payloadBytes: number;
+  window: number;
+  fanOutMessages: number;
+  fanOutSubscribers: number;
+  latencyMessages: number;
+  latencyRate: number;
+  durationMs: number;
+  postbox: { oneToOne: ThroughputResult; latency: LatencyResult; fanOut: ThroughputResult };
+  relay: { oneToOne: ThroughputResult; latency: LatencyResult; fanOut: ThroughputResult };
+  cost: { oneToOne: CostReport; fanOut: CostReport };
+}
+
+interface Target {
+  text: string;
+  pass: boolean;
+}
+
+/** The goals Postbox is held to locally; printed beside the measurements, never failing the run. */
+export function targetsOf(r: BenchResults) {
+  return {
+    throughput: { text: '≥ 500/s', pass: r.postbox.oneToOne.ackedPerSecond >= 500 },
+    p50: { text: '< 10 ms', pass: r.postbox.latency.latency.p50 < 10 },
+    requests: { text: '≤ 5', pass: r.cost.oneToOne.requestsPerDelivered <= 5 },
+    lostOneToOne: { text: '0', pass: r.postbox.oneToOne.lost + r.postbox.latency.lost === 0 },
+    lostFanOut: { text: '0', pass: r.postbox.fanOut.lost === 0 },
+  } satisfies Record<string, Target>;
+}
+
+/** A plain-text report: one table of measurements against the relay, then the AWS bill per delivered message. */
+export function formatReport(r: BenchResults): string {
+  const t = targetsOf(r);
+  const { postbox: p, relay: q } = r;
+  const rows: string[][] = [
+    ['measurement', 'Postbox', 'ws relay', 'Postbox/relay', 'target', ''],
+    section(`(a) 1 publisher → 1 subscriber, ${r.messages} messages, window ${r.window}`),
+    rate('delivered-and-acked msg/s', p.oneToOne.ackedPerSecond, q.oneToOne.ackedPerSecond, t.throughput),
+    num('elapsed s', p.oneToOne.elapsedMs / 1000, q.oneToOne.elapsedMs / 1000),
+    count(
+      'accepted / acked',
+      `${p.oneToOne.accepted} / ${p.oneToOne.acked}`,
+      `${q.oneToOne.accepted} / ${q.oneToOne.acked}`,
+    ),
+    lostRow('lost', p.oneToOne.lost, q.oneToOne.lost, t.lostOneToOne),
+    count('duplicated after ack', p.oneToOne.duplicatesAfterAck, q.oneToOne.duplicatesAfterAck),
+    count('duplicated before ack', p.oneToOne.duplicatesBeforeAck, q.oneToOne.duplicatesBeforeAck),
+    section(`(a) latency publish → receive, ${r.latencyMessages} messages offered at ${r.latencyRate} msg/s`),
+    ms('p50 ms', p.latency.latency.p50, q.latency.latency.p50, t.p50),
+    ms('p95 ms', p.latency.latency.p95, q.latency.latency.p95),
+    ms('p99 ms', p.latency.latency.p99, q.latency.latency.p99),
+    ms('max ms', p.latency.latency.max, q.latency.latency.max),
+    lostRow('lost', p.latency.lost, q.latency.lost, t.lostOneToOne),
+    count('duplicated after ack', p.latency.duplicatesAfterAck, q.latency.duplicatesAfterAck),
+    section(`(b) 1 publisher → topic with ${r.fanOutSubscribers} subscribers, ${r.fanOutMessages} messages`),
+    rate('deliveries/s (acked)', p.fanOut.ackedPerSecond, q.fanOut.ackedPerSecond),
+    num('elapsed s', p.fanOut.elapsedMs / 1000, q.fanOut.elapsedMs / 1000),
+    count('deliveries', p.fanOut.deliveries, q.fanOut.deliveries),
+    lostRow('lost', p.fanOut.lost, q.fanOut.lost, t.lostFanOut),
+    count('duplicated after ack', p.fanOut.duplicatesAfterAck, q.fanOut.duplicatesAfterAck),
+    count('duplicated before ack', p.fanOut.duplicatesBeforeAck, q.fanOut.duplicatesBeforeAck),
+  ];
+  const incomplete = [p.oneToOne, p.latency, p.fanOut, q.oneToOne, q.latency, q.fanOut].some((x) => !x.completed);
+  return [
+    `Postbox benchmark: ${r.payloadBytes}-byte payloads, subscribers ack every 50 messages or 20 ms, loopback only`,
+    '',
+    table(rows),
+    incomplete ? '\nA phase stopped after its idle timeout: what had not arrived by then is counted as lost.' : '',
+    '',
+    `(c) AWS requests and estimated cost per delivered message (Postbox, measured windows of (a) and (b))`,
+    '',
+    table(costRows(r, t.requests)),
+    '',
+    'Assumptions: us-east-1 list prices (API Gateway $1.00/M messages per 32 KB, SQS $0.40/M per 64 KB chunk,',
+    'Lambda $0.20/M + $0.0000133334/GB-s arm64, DynamoDB on-demand $0.625/M WRU, $0.125/M RRU); connection minutes',
+    'left out as negligible for long-lived sockets; Lambda duration = local worker wall time (a rough proxy) at each',
+    "function's template MemorySize; capacity units estimated from request bodies (writes ceil(KB) per item + 1 per",
+    'LSI key carried, eventually consistent reads 0.5 per 4 KB); @connections posts are billed as API GW messages out;',
+    'SQS requests include the local poller’s receives, whose rate differs from the AWS event source mapping’s.',
+    '',
+    `Run took ${(r.durationMs / 1000).toFixed(1)} s.`,
+  ].join('\n');
+}
+
+function costRows(r: BenchResults, requests: Target): string[][] {
+  const a = r.cost.oneToOne;
+  const b = r.cost.fanOut;
+  const kinds = [...new Set([...a.lines, ...b.lines].map((l) => l.kind))];
+  const find = (report: CostReport, kind: string) => report.lines.find((l) => l.kind === kind);
+  const rows = [['per delivered message', '(a) count', '(a) $/M', '(b) count', '(b) $/M']];
+  for (const kind of kinds) {
+    const x = find(a, kind);
+    const y = find(b, kind);
+    rows.push([
+      kind,
+      fixed(x?.perDelivered ?? 0, 4),
+      usd(x?.usdPerMillion ?? 0),
+      fixed(y?.perDelivered ?? 0, 4),
+      usd(y?.usdPerMillion ?? 0),
+    ]);
+  }
+  rows.push(
+    [
+      `AWS requests (target ${requests.text}: ${requests.pass ? 'PASS' : 'MISS'})`,
+      fixed(a.requestsPerDelivered, 3),
+      '',
+      fixed(b.requestsPerDelivered, 3),
+      '',
+    ],
+    ['estimated cost per million delivered', '', usd(a.usdPerMillion), '', usd(b.usdPerMillion)],
+  );
+  return rows;
+}
+
+function section(title: string): string[] {
+  return [title];
+}
+
+function verdict(target?: Target): string[] {
+  return target ? [target.text, target.pass ? 'PASS' : 'MISS'] : ['', ''];
+}
+
+function rate(name: string, value: number, reference: number, target?: Target): string[] {
+  return [name, fixed(value, 0), fixed(reference, 0), fixed(ratio(value, reference), 3), ...verdict(target)];
+}
+
+function ms(name: string, value: number, reference: number, target?: Target): string[] {
+  return [name, fixed(value, 2), fixed(reference, 2), fixed(ratio(value, reference), 1), ...verdict(target)];
+}
+
+function num(name: string, value: number, reference: number): string[] {
+  return [name, fixed(value, 2), fixed(reference, 2), fixed(ratio(value, reference), 1), '', ''];
+}
+
+function count(name: string, value: number | string, reference: number | string): string[] {
+  return [name, String(value), String(reference), '', '', ''];
+}
+
+function lostRow(name: string, value: number, reference: number, target: Target): string[] {
+  return [name, String(value), String(reference), '', ...verdict(target)];
+}
+
+function fixed(value: number, digits: number): string {
+  return Number.isFinite(value) ? value.toFixed(digits) : '–';
+}
+
+function usd(value: number): string {
+  return Number.isFinite(value) ? `$${value.toFixed(2)}` : '–';
+}
+
+/** Left-aligned first column, right-aligned others; a one-cell row is a section heading. */
+function table(rows: string[][]): string {
+  const widths: number[] = [];
+  for (const row of rows) {
+    if (row.length === 1) continue;
+    row.forEach((cell, i) => {
+      widths[i] = Math.max(widths[i] ?? 0, cell.length);
+    });
+  }
+  return rows
+    .map((row) =>
+      row.length === 1
+        ? `${row[0]}`
+        : row
+            .map((cell, i) => (i === 0 ? `  ${cell.padEnd((widths[i] ?? 0) - 0)}` : cell.padStart(widths[i] ?? 0)))
+            .join('  ')
+            .trimEnd(),
+    )
+    .join('\n');
+}

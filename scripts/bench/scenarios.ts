@@ -1,0 +1,218 @@
+import { performance } from 'node:perf_hooks';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { BenchClient, payloadOf } from './client.js';
+import { type LatencySummary, summarize } from './stats.js';
+import type { Tally, TallySnapshot } from './tally.js';
+
+/** Something to benchmark: Postbox's local stack or the plain relay. */
+export interface Target {
+  name: string;
+  /** The WebSocket URL for a client (Postbox: with a fresh token). */
+  url(clientId: string): Promise<string>;
+  /** How long connect-time side effects take to settle before a measurement starts. */
+  settleMs: number;
+  /** Counts AWS requests (Postbox only). */
+  tally?: Tally;
+}
+
+export interface Common {
+  /** Makes client ids and topics unique to this run. */
+  runId: string;
+  payloadBytes: number;
+  /** A phase gives up once nothing has progressed for this long; what is missing then counts as lost. */
+  idleMs: number;
+}
+
+export interface ThroughputResult {
+  published: number;
+  accepted: number;
+  rejected: number;
+  subscribers: number;
+  /** First receipts over all subscribers. */
+  deliveries: number;
+  /** Deliveries whose ack the server confirmed. */
+  acked: number;
+  elapsedMs: number;
+  ackedPerSecond: number;
+  lost: number;
+  duplicatesBeforeAck: number;
+  duplicatesAfterAck: number;
+  completed: boolean;
+  tally?: TallySnapshot;
+  /** API Gateway messages in (client frames, 32 KB units) during the measured window. */
+  messagesIn: number;
+}
+
+export interface LatencyResult {
+  published: number;
+  accepted: number;
+  rate: number;
+  latency: LatencySummary;
+  lost: number;
+  duplicatesAfterAck: number;
+  completed: boolean;
+}
+
+/** One publisher → `subscribers` subscribers; the publisher keeps at most `window` publishes unanswered. */
+export async function throughput(
+  target: Target,
+  options: Common & { label: string; messages: number; subscribers: number; window: number },
+): Promise<ThroughputResult> {
+  const topic = `bench.${options.runId}.${options.label}`;
+  const clients = await connectAll(target, `bench-${options.runId}-${options.label}`, options.subscribers);
+  try {
+    const [publisher, ...subscribers] = clients as [BenchClient, ...BenchClient[]];
+    await Promise.all(subscribers.map((s) => s.subscribe(topic)));
+    await sleep(target.settleMs);
+    target.tally?.reset();
+    const inBefore = sumOf(clients, (c) => c.messagesIn);
+
+    const accepted = new Set<number>();
+    let rejected = 0;
+    let next = 0;
+    let publishing = true;
+    const started = performance.now();
+    const publish = async () => {
+      while (next < options.messages) {
+        const n = next++;
+        try {
+          await publisher.publish(topic, payloadOf(n, options.payloadBytes));
+          accepted.add(n);
+        } catch {
+          rejected += 1;
+        }
+      }
+    };
+    const published = Promise.all(Array.from({ length: options.window }, publish)).then(() => {
+      publishing = false;
+    });
+    const completed = await waitUntil(
+      () => !publishing && subscribers.every((s) => s.numbers.size >= accepted.size && s.ackedCount >= s.numbers.size),
+      () => accepted.size + rejected + sumOf(subscribers, (s) => s.numbers.size + s.ackedCount),
+      options.idleMs,
+    );
+    const elapsedMs = completed.at - started;
+    const tally = target.tally?.snapshot();
+    const messagesIn = sumOf(clients, (c) => c.messagesIn) - inBefore;
+    await published;
+    await sleep(500); // late duplicates of acked messages would show up here
+    const acked = sumOf(subscribers, (s) => s.ackedCount);
+    return {
+      published: options.messages,
+      accepted: accepted.size,
+      rejected,
+      subscribers: subscribers.length,
+      deliveries: sumOf(subscribers, (s) => s.numbers.size),
+      acked,
+      elapsedMs,
+      ackedPerSecond: acked / (elapsedMs / 1000),
+      lost: sumOf(subscribers, (s) => [...accepted].filter((n) => !s.numbers.has(n)).length),
+      duplicatesBeforeAck: sumOf(subscribers, (s) => s.duplicatesBeforeAck),
+      duplicatesAfterAck: sumOf(subscribers, (s) => s.duplicatesAfterAck),
+      completed: completed.ok,
+      tally,
+      messagesIn,
+    };
+  } finally {
+    await Promise.all(clients.map((c) => c.close()));
+  }
+}
+
+/** One publisher → one subscriber at a fixed offered rate (open loop); publish → receive latency per message. */
+export async function latency(
+  target: Target,
+  options: Common & { label: string; messages: number; rate: number },
+): Promise<LatencyResult> {
+  const topic = `bench.${options.runId}.${options.label}`;
+  const samples: number[] = [];
+  const clients = await connectAll(target, `bench-${options.runId}-${options.label}`, 1, (_n, ms) => samples.push(ms));
+  try {
+    const [publisher, subscriber] = clients as [BenchClient, BenchClient];
+    await subscriber.subscribe(topic);
+    await sleep(target.settleMs);
+
+    const accepted = new Set<number>();
+    const replies: Promise<void>[] = [];
+    const interval = 1000 / options.rate;
+    const started = performance.now();
+    for (let n = 0; n < options.messages; n++) {
+      const due = started + n * interval - performance.now();
+      if (due > 1) await sleep(due);
+      replies.push(
+        publisher.publish(topic, payloadOf(n, options.payloadBytes)).then(
+          () => void accepted.add(n),
+          () => undefined,
+        ),
+      );
+    }
+    await Promise.all(replies);
+    const completed = await waitUntil(
+      () => subscriber.numbers.size >= accepted.size && subscriber.ackedCount >= subscriber.numbers.size,
+      () => subscriber.numbers.size + subscriber.ackedCount,
+      options.idleMs,
+    );
+    await sleep(500);
+    return {
+      published: options.messages,
+      accepted: accepted.size,
+      rate: options.rate,
+      latency: summarize(samples),
+      lost: [...accepted].filter((n) => !subscriber.numbers.has(n)).length,
+      duplicatesAfterAck: subscriber.duplicatesAfterAck,
+      completed: completed.ok,
+    };
+  } finally {
+    await Promise.all(clients.map((c) => c.close()));
+  }
+}
+
+/** A publisher plus `subscribers` subscribers, connected ten at a time. */
+async function connectAll(
+  target: Target,
+  prefix: string,
+  subscribers: number,
+  onMessage?: (n: number, latencyMs: number) => void,
+): Promise<BenchClient[]> {
+  const ids = [`${prefix}-pub`, ...Array.from({ length: subscribers }, (_, i) => `${prefix}-sub-${i}`)];
+  const clients: BenchClient[] = [];
+  try {
+    for (let i = 0; i < ids.length; i += 10) {
+      const batch = ids.slice(i, i + 10);
+      clients.push(
+        ...(await Promise.all(
+          batch.map(async (id) => BenchClient.connect(await target.url(id), id.endsWith('-pub') ? {} : { onMessage })),
+        )),
+      );
+    }
+    return clients;
+  } catch (err) {
+    await Promise.all(clients.map((c) => c.close()));
+    throw err;
+  }
+}
+
+/** Polls `done` every 2 ms; gives up when `progress()` has not changed for `idleMs`. */
+async function waitUntil(
+  done: () => boolean,
+  progress: () => number,
+  idleMs: number,
+): Promise<{ ok: boolean; at: number }> {
+  let last = progress();
+  let lastAt = performance.now();
+  while (!done()) {
+    await sleep(2);
+    const now = performance.now();
+    const current = progress();
+    if (current !== last) {
+      last = current;
+      lastAt = now;
+    } else if (now - lastAt > idleMs) {
+      return { ok: false, at: lastAt };
+    }
+  }
+  return { ok: true, at: performance.now() };
+}
+
+function sumOf<T>(items: readonly T[], value: (item: T) => number): number {
+  return items.reduce((total, item) => total + value(item), 0);
+}
