@@ -1,0 +1,69 @@
+import { describe, expect, it } from 'vitest';
+import { CapacityEstimator, itemSize } from '../scripts/bench/capacity.js';
+import { costOf } from '../scripts/bench/cost.js';
+import { percentile, summarize } from '../scripts/bench/stats.js';
+import { Tally } from '../scripts/bench/tally.js';
+
+const inbox = { hash: 'clientId', range: 'messageId', lsiKeys: ['seq'] };
+const subscriptions = { hash: 'topic', range: 'clientId', lsiKeys: [] };
+
+describe('bench statistics', () => {
+  it('takes nearest-rank percentiles', () => {
+    const values = Array.from({ length: 100 }, (_, i) => i + 1);
+    expect([percentile(values, 50), percentile(values, 95), percentile(values, 99)]).toEqual([50, 95, 99]);
+    expect(summarize([3, 1, 2])).toMatchObject({ count: 3, p50: 2, max: 3, mean: 2 });
+    expect(percentile([], 50)).toBeNaN();
+  });
+});
+
+describe('bench capacity estimate', () => {
+  it('sizes items as DynamoDB does: names plus values', () => {
+    expect(itemSize({ clientId: { S: 'alice' }, attempt: { N: '1' } })).toBe(8 + 5 + 7 + 2);
+  });
+
+  it('charges one unit per KB plus one per LSI key carried, on write and on delete', () => {
+    const estimator = new CapacityEstimator(new Map([['inbox', inbox]]));
+    const item = { clientId: { S: 'a' }, messageId: { S: 'm1' }, seq: { S: 's' }, message: { S: 'x'.repeat(1500) } };
+    estimator.observe('BatchWriteItem', JSON.stringify({ RequestItems: { inbox: [{ PutRequest: { Item: item } }] } }));
+    expect(estimator.writeUnits).toBe(3);
+    estimator.observe(
+      'BatchWriteItem',
+      JSON.stringify({
+        RequestItems: { inbox: [{ DeleteRequest: { Key: { clientId: { S: 'a' }, messageId: { S: 'm1' } } } }] },
+      }),
+    );
+    expect(estimator.writeUnits).toBe(6);
+  });
+
+  it('charges half a unit per 4 KB a Query reads, at least half a unit', () => {
+    const estimator = new CapacityEstimator(new Map([['subs', subscriptions]]));
+    for (let i = 0; i < 200; i++) {
+      const Item = { topic: { S: 't' }, clientId: { S: `client-${i}`.padEnd(40, '-') } };
+      estimator.observe('PutItem', JSON.stringify({ TableName: 'subs', Item }));
+    }
+    const query = (topic: string) =>
+      JSON.stringify({
+        TableName: 'subs',
+        KeyConditionExpression: '#t = :t',
+        ExpressionAttributeNames: { '#t': 'topic' },
+        ExpressionAttributeValues: { ':t': { S: topic } },
+      });
+    estimator.resetCounters();
+    estimator.observe('Query', query('t')); // 200 × 54 bytes ≈ 10.5 KB → 3 × 0.5
+    estimator.observe('Query', query('nobody'));
+    expect(estimator.readUnits).toBe(2);
+  });
+});
+
+describe('bench cost model', () => {
+  it('prices the tally per million delivered messages', () => {
+    const tally = new Tally(new Map());
+    tally.onEvent({ kind: 'invoke', functionName: 'Publish', ok: true, durationMs: 10 });
+    tally.onEvent({ kind: 'push', connectionId: 'c', data: '{"type":"message"}' });
+    tally.onRequest({ service: 'sqs', operation: 'SendMessage', body: '{}' });
+    const report = costOf(tally.snapshot(), 1, 1, new Map([['Publish', 1024]]));
+    expect(report.requestsPerDelivered).toBe(3);
+    // Lambda 0.2 + 0.01 s × 1 GB × 13,333.4 per M; SQS 0.4; API GW in 1 + out 1.
+    expect(report.usdPerMillion).toBeCloseTo(0.2 + 0.133334 + 0.4 + 2, 5);
+  });
+});
