@@ -67,7 +67,7 @@ export interface PostboxStackProps extends StackProps {
   readonly delivery?: MessageConsumerOptions;
 
   /**
-   * Largest accepted `payload`, as UTF-8 JSON bytes. API Gateway's own cap is 128 KB per frame-assembled message.
+   * Largest accepted `payload`, as UTF-8 JSON bytes; at most 131072, API Gateway's cap on a whole WebSocket message.
    *
    * @default 65536
    */
@@ -158,7 +158,12 @@ export class PostboxStack extends Stack {
         logLevel: props.logLevel,
         ...overrides,
       });
-    const payloadLimit = { MAX_PAYLOAD_BYTES: String(props.maxPayloadBytes ?? 65536) };
+    const maxPayloadBytes = props.maxPayloadBytes ?? 65536;
+    // A WebSocket message is at most 128 KB (API Gateway quota, not adjustable): a larger payload could never arrive.
+    if (!Number.isInteger(maxPayloadBytes) || maxPayloadBytes < 1 || maxPayloadBytes > 131072) {
+      throw new Error(`PostboxStack ${this.node.path}: maxPayloadBytes must be 1–131072, got ${maxPayloadBytes}`);
+    }
+    const payloadLimit = { MAX_PAYLOAD_BYTES: String(maxPayloadBytes) };
 
     const authorize = handler('authorize', {
       description: 'Postbox: verifies the connect token ($connect REQUEST authorizer)',

@@ -114,5 +114,6 @@ describe('synth-time validation', () => {
   it('surfaces the checks through the stack’s own props', () => {
     expect(() => synthPostbox({ delivery: { maxConcurrency: 1001 } })).toThrow(/maxConcurrency/);
     expect(() => synthPostbox({ stageName: 'a/b' })).toThrow(/invalid stage name/);
+    expect(() => synthPostbox({ maxPayloadBytes: 131073 })).toThrow(/maxPayloadBytes must be 1–131072, got 131073/);
   });
 });
