@@ -1,0 +1,45 @@
+import type { SQSClient } from '@aws-sdk/client-sqs';
+import type { Invoke } from '../gateway/types.js';
+import type { LogSink } from '../lambda/logs.js';
+import type { Spy } from '../spy.js';
+import { type DeadLetterTarget, DeadLetterWatch } from './dead-letters.js';
+import { type PollerConfig, runPoller } from './poller.js';
+
+/**
+ * Concurrent batches when the mapping sets no `ScalingConfig.MaximumConcurrency`: Lambda starts an SQS mapping at
+ * five concurrent batches and scales up from there under load [SQS-SCALE]; locally it stays at five.
+ */
+export const DEFAULT_POLLERS = 5;
+
+export interface EventSourceOptions {
+  config: PollerConfig;
+  maximumConcurrency?: number;
+  deadLetter?: DeadLetterTarget;
+  sqs: SQSClient;
+  invoke: Invoke;
+  spy: Spy;
+  sink: LogSink;
+}
+
+export interface RunningEventSource {
+  stop(): Promise<void>;
+}
+
+/** Runs one SQS event source mapping: up to `MaximumConcurrency` pollers, each handling one batch at a time. */
+export function startEventSource(options: EventSourceOptions): RunningEventSource {
+  const controller = new AbortController();
+  const deadLetters = options.deadLetter && new DeadLetterWatch(options.sqs, options.deadLetter, options.spy);
+  const deps = { sqs: options.sqs, invoke: options.invoke, spy: options.spy, sink: options.sink, deadLetters };
+  const pollers = Array.from({ length: options.maximumConcurrency ?? DEFAULT_POLLERS }, () =>
+    runPoller(options.config, deps, controller.signal),
+  );
+  return {
+    async stop() {
+      // Aborting ends the pending long polls at once; a batch already handed to the function is finished and
+      // settled (deleted or left) first, so a clean stop does not cause redeliveries.
+      controller.abort();
+      await Promise.allSettled(pollers);
+      deadLetters?.stop();
+    },
+  };
+}
