@@ -1,0 +1,140 @@
+import { resolve } from 'node:path';
+import { startGateway } from './gateway/index.js';
+import type { Gateway, GatewayLimits, Invoke } from './gateway/types.js';
+import { LambdaRuntime, type LogSink, runtimeEnvironment, terminalSink } from './lambda/index.js';
+import { recordSecret, type Services, startServices } from './services/index.js';
+import { Spy } from './spy.js';
+import { startEventSources } from './sqs/index.js';
+import { loadModel, resolveContext, resolveEnvironment, TemplateError, type TemplateModel } from './template/index.js';
+import { provision } from './template/provision.js';
+
+export { TemplateError, UnsupportedResourceError } from './template/index.js';
+
+export interface StartLocalOptions {
+  /** Gateway port; 0 picks a free one. @default 3001 */
+  port?: number;
+  /** @default '127.0.0.1' */
+  host?: string;
+  /** The cloud assembly. @default 'cdk.out' */
+  cdkOut?: string;
+  /** Stack (artifact id or display name). @default the assembly's only stack */
+  stack?: string;
+  /** Where DynamoDB data and secrets persist between runs; ignored with `inMemory`. Omitted = in memory. */
+  dataDir?: string;
+  inMemory?: boolean;
+  /** @default 'embedded' (fauxqs, dynalite, an in-process Secrets Manager) */
+  backend?: 'embedded' | 'localstack';
+  /** @default 'http://localhost:4566' */
+  localstackEndpoint?: string;
+  /** Gateway quotas; AWS's by default. */
+  limits?: Partial<GatewayLimits>;
+  /** Function output, one line per call. @default stdout */
+  logSink?: LogSink;
+  /** Instances per function. @default 10 */
+  maxConcurrency?: number;
+}
+
+export interface LocalStack {
+  /** `ws://host:port` */
+  url: string;
+  /** `http://host:port`, also the base of the `@connections` API. */
+  httpUrl: string;
+  port: number;
+  spy: Spy;
+  model: TemplateModel;
+  endpoints: Services;
+  /** Secret values by logical id (e.g. the token signing key), as created or found in the data folder. */
+  secretValues: Map<string, string>;
+  /** Invokes a function of the stack by logical id, as the gateway and the pollers do. */
+  invoke: Invoke;
+  stop(): Promise<void>;
+}
+
+/**
+ * Runs a synthesized CDK stack locally: reads the template, starts the services and creates the stack's queues,
+ * tables and secrets in them, then the Lambda runtime, the WebSocket gateway and the SQS pollers.
+ * `stop()` stops them in reverse order.
+ */
+export async function startLocal(options: StartLocalOptions = {}): Promise<LocalStack> {
+  const model = loadModel(resolve(options.cdkOut ?? 'cdk.out'), options.stack);
+  const api = model.api;
+  if (!api) throw new TemplateError(`stack ${model.stackName} has no WebSocket API for the local gateway to serve`);
+  const spy = new Spy();
+  const sink = options.logSink ?? terminalSink;
+  const stops: (() => Promise<void>)[] = [];
+  const stop = async () => {
+    for (const s of stops.splice(0).reverse()) await s();
+  };
+  try {
+    const endpoints = await startServices({
+      backend: options.backend,
+      localstackEndpoint: options.localstackEndpoint,
+      dataDir: options.inMemory ? undefined : options.dataDir,
+      host: options.host,
+      region: model.region,
+    });
+    stops.push(() => endpoints.stop());
+    const { secretValues, notes } = await provision(model, endpoints);
+    for (const note of notes) sink(`[local] ${note}`);
+    if (options.backend === 'localstack' && endpoints.secretsFile) {
+      for (const [id, value] of secretValues)
+        recordSecret(endpoints.secretsFile, model.physical.get(id)?.ref ?? id, value);
+    }
+
+    // Instances start lazily, at their first invocation, by which time the gateway's address is known.
+    let gatewayBaseUrl = '';
+    const ctx = resolveContext(model);
+    const runtime = new LambdaRuntime({
+      functions: model.functions.values(),
+      environment: (fn) =>
+        runtimeEnvironment(
+          fn,
+          model.region,
+          endpoints,
+          resolveEnvironment(fn, ctx, { apiId: api.gateway.apiId, gatewayBaseUrl }),
+        ),
+      spy,
+      maxConcurrency: options.maxConcurrency,
+      sink,
+    });
+    stops.push(() => runtime.stop());
+
+    const gateway: Gateway = await startGateway({
+      port: options.port ?? 3001,
+      host: options.host ?? '127.0.0.1',
+      api: api.gateway,
+      invoke: runtime.invoke,
+      spy,
+      limits: { ...integrationTimeout(api.integrationTimeoutsMs), ...options.limits },
+      region: model.region,
+    });
+    stops.push(() => gateway.stop());
+    gatewayBaseUrl = gateway.httpUrl;
+
+    const pollers = startEventSources(model, { sqsEndpoint: endpoints.sqs, invoke: runtime.invoke, spy, sink });
+    stops.push(() => pollers.stop());
+
+    return {
+      url: gateway.url,
+      httpUrl: gateway.httpUrl,
+      port: gateway.port,
+      spy,
+      model,
+      endpoints,
+      secretValues,
+      invoke: runtime.invoke,
+      stop,
+    };
+  } catch (err) {
+    await stop();
+    throw err;
+  }
+}
+
+/**
+ * The gateway applies one integration timeout; when the template sets `TimeoutInMillis` on integrations, the
+ * shortest one is used (stricter rather than kinder than AWS for the other routes).
+ */
+function integrationTimeout(timeouts: Map<string, number>): Partial<GatewayLimits> {
+  return timeouts.size > 0 ? { integrationTimeoutMs: Math.min(...timeouts.values()) } : {};
+}
