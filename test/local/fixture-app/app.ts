@@ -13,7 +13,10 @@ import { Queue } from 'aws-cdk-lib/aws-sqs';
  * an echo route (two-way), a `$connect` authorizer, and a queue drained by an event source mapping.
  */
 export function buildFixtureApp(outdir?: string): App {
-  const app = new App({ outdir, context: { 'aws:cdk:enable-asset-metadata': true } });
+  const app = new App({
+    outdir,
+    context: { 'aws:cdk:enable-asset-metadata': true, 'aws:cdk:enable-path-metadata': true },
+  });
   const stack = new Stack(app, 'FixtureStack');
   const handler = (name: string, environment: Record<string, string> = {}) =>
     new NodejsFunction(stack, name, {
