@@ -2,7 +2,7 @@ import { resolve } from 'node:path';
 import { startGateway } from './gateway/index.js';
 import type { Gateway, GatewayLimits, Invoke } from './gateway/types.js';
 import { LambdaRuntime, type LogSink, runtimeEnvironment, terminalSink } from './lambda/index.js';
-import { recordSecret, type Services, startServices } from './services/index.js';
+import { type RequestObserver, recordSecret, type Services, startServices } from './services/index.js';
 import { Spy } from './spy.js';
 import { startEventSources } from './sqs/index.js';
 import { loadModel, resolveContext, resolveEnvironment, TemplateError, type TemplateModel } from './template/index.js';
@@ -32,6 +32,8 @@ export interface StartLocalOptions {
   logSink?: LogSink;
   /** Instances per function. @default 10 */
   maxConcurrency?: number;
+  /** Called with every SQS and DynamoDB request the embedded services answer (the benchmark counts them). */
+  observe?: RequestObserver;
 }
 
 export interface LocalStack {
@@ -72,6 +74,7 @@ export async function startLocal(options: StartLocalOptions = {}): Promise<Local
       dataDir: options.inMemory ? undefined : options.dataDir,
       host: options.host,
       region: model.region,
+      observe: options.observe,
     });
     stops.push(() => endpoints.stop());
     const { secretValues, notes } = await provision(model, endpoints);
