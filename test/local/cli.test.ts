@@ -1,0 +1,82 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer, type Server } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { buildFixtureApp } from './fixture-app/app.js';
+
+const root = resolve(import.meta.dirname, '../..');
+const cdkOut = mkdtempSync(join(tmpdir(), 'postbox-cli-'));
+
+/** Runs the CLI on the fixture assembly (no synthesis); resolves with its exit code and output once it exits. */
+function cli(args: string[], onStdout?: (text: string, child: ChildProcess) => void) {
+  const child = spawn(join(root, 'node_modules/.bin/tsx'), ['local/cli.ts', '--no-synth', '--in-memory', ...args], {
+    cwd: root,
+    env: { ...process.env, PORT: undefined, POSTBOX_BACKEND: undefined },
+  });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (chunk) => {
+    stdout += chunk;
+    onStdout?.(stdout, child);
+  });
+  child.stderr.on('data', (chunk) => {
+    stderr += chunk;
+  });
+  return new Promise<{ code: number | null; stdout: string; stderr: string }>((done) =>
+    child.on('exit', (code) => done({ code, stdout, stderr })),
+  );
+}
+
+describe('npm start (local/cli.ts)', () => {
+  let busy: Server;
+  beforeAll(async () => {
+    buildFixtureApp(cdkOut).synth();
+    busy = createServer();
+    await new Promise<void>((r) => busy.listen(0, '127.0.0.1', r));
+  });
+  afterAll(() => {
+    busy.close();
+    rmSync(cdkOut, { recursive: true, force: true });
+  });
+
+  it('prints one ready line and stops cleanly on SIGINT', async () => {
+    const result = await cli(['--port', '0', '--cdk-out', cdkOut], (text, child) => {
+      if (text.includes('ready at')) child.kill('SIGINT');
+    });
+    const ready = result.stdout.split('\n').filter((l) => l.includes('ready at'));
+    expect(ready).toHaveLength(1);
+    expect(ready[0]).toMatch(
+      /^Postbox local stack ready at ws:\/\/127\.0\.0\.1:\d+ \(SQS http:\/\/127\.0\.0\.1:\d+, DynamoDB http:\/\/127\.0\.0\.1:\d+\)$/,
+    );
+    expect(result.code).toBe(0);
+  });
+
+  it('explains a taken port in one sentence and exits with 1', async () => {
+    const { port } = busy.address() as { port: number };
+    const result = await cli(['--port', String(port), '--cdk-out', cdkOut]);
+    expect(result.code).toBe(1);
+    expect(result.stderr.trim()).toBe(
+      `Port ${port} is already in use: stop the program using it, or start on another port with --port (or PORT).`,
+    );
+  });
+
+  it('names an unsupported resource and exits with 1, without a stack trace', async () => {
+    const other = mkdtempSync(join(tmpdir(), 'postbox-cli-bad-'));
+    const manifest = JSON.parse(readFileSync(join(cdkOut, 'manifest.json'), 'utf8'));
+    const template = JSON.parse(readFileSync(join(cdkOut, 'FixtureStack.template.json'), 'utf8'));
+    template.Resources.Topic = {
+      Type: 'AWS::SNS::Topic',
+      Metadata: { 'aws:cdk:path': 'FixtureStack/Alerts/Resource' },
+    };
+    writeFileSync(join(other, 'manifest.json'), JSON.stringify(manifest));
+    writeFileSync(join(other, 'FixtureStack.template.json'), JSON.stringify(template));
+    const result = await cli(['--port', '0', '--cdk-out', other]);
+    rmSync(other, { recursive: true, force: true });
+    expect(result.code).toBe(1);
+    expect(result.stderr.trim()).toBe(
+      'The stack uses something the local runtime cannot run (FixtureStack/Alerts/Resource (AWS::SNS::Topic): this resource type is not supported locally): remove it from the stack, or run the stack on AWS.',
+    );
+  });
+});
