@@ -17,6 +17,7 @@ interface CliOptions {
   stack?: string;
   cdkOut: string;
   synth: boolean;
+  concurrency: number;
 }
 
 const program = new Command('postbox-local')
@@ -32,6 +33,11 @@ const program = new Command('postbox-local')
       .choices(['embedded', 'localstack'])
       .default('embedded'),
   )
+  .addOption(
+    new Option('--concurrency <n>', 'instances per function before invocations are throttled')
+      .argParser((v) => parseCount(v))
+      .default(10),
+  )
   .option('--stack <name>', 'stack to run (default: the only stack in cdk.out)')
   .option('--cdk-out <dir>', 'cloud assembly to run', 'cdk.out')
   .option('--no-synth', 'run cdk.out as it is, even if the app changed since it was synthesized')
@@ -45,7 +51,12 @@ async function run(options: CliOptions): Promise<void> {
       console.log('Synthesizing the CDK app (infra/ changed since cdk.out was written)...');
       await synthesize(projectRoot, cdkOut);
     }
-    local = await startLocal({ ...options, cdkOut, dataDir: resolve(options.dataDir) });
+    local = await startLocal({
+      ...options,
+      cdkOut,
+      dataDir: resolve(options.dataDir),
+      maxConcurrency: options.concurrency,
+    });
   } catch (err) {
     console.error(explain(err, options));
     process.exit(1);
@@ -108,6 +119,12 @@ function parsePort(value: string): number {
   const port = Number(value);
   if (!Number.isInteger(port) || port < 0 || port > 65535) throw new InvalidArgumentError('not a port number');
   return port;
+}
+
+function parseCount(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError('not a positive whole number');
+  return n;
 }
 
 await program.parseAsync();

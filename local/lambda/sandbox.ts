@@ -67,8 +67,11 @@ export class Sandbox {
     });
   }
 
+  /** Ends the instance (the runtime is stopping); an invocation still running fails rather than hanging. */
   async terminate(): Promise<void> {
     this.#alive = false;
+    const message = `RequestId: ${this.#pending?.requestId} Error: Runtime exited: the local runtime is stopping`;
+    this.#pending?.settle({ ok: false, error: { name: 'Runtime.ExitError', message } });
     await this.#worker.terminate();
   }
 

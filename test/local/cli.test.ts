@@ -1,9 +1,10 @@
 import { type ChildProcess, spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { needsSynth } from '../../local/template/synth.js';
 import { buildFixtureApp } from './fixture-app/app.js';
 
 const root = resolve(import.meta.dirname, '../..');
@@ -78,5 +79,29 @@ describe('npm start (local/cli.ts)', () => {
     expect(result.stderr.trim()).toBe(
       'The stack uses something the local runtime cannot run (FixtureStack/Alerts/Resource (AWS::SNS::Topic): this resource type is not supported locally): remove it from the stack, or run the stack on AWS.',
     );
+  });
+});
+
+describe('when to synthesize', () => {
+  it('synthesizes when cdk.out is missing or older than infra/, functions/, cdk.json or package-lock.json', () => {
+    const project = mkdtempSync(join(tmpdir(), 'postbox-synth-'));
+    const out = join(project, 'cdk.out');
+    mkdirSync(join(project, 'functions', 'lib'), { recursive: true });
+    writeFileSync(join(project, 'functions', 'lib', 'a.ts'), '');
+    expect(needsSynth(project, out)).toBe(true);
+    mkdirSync(out);
+    writeFileSync(join(out, 'manifest.json'), '{}');
+    const past = new Date(Date.now() - 60_000);
+    for (const p of [
+      join(project, 'functions', 'lib', 'a.ts'),
+      join(project, 'functions', 'lib'),
+      join(project, 'functions'),
+    ]) {
+      utimesSync(p, past, past);
+    }
+    expect(needsSynth(project, out)).toBe(false);
+    writeFileSync(join(project, 'functions', 'lib', 'a.ts'), 'changed');
+    expect(needsSynth(project, out)).toBe(true);
+    rmSync(project, { recursive: true, force: true });
   });
 });

@@ -198,4 +198,13 @@ describe('Lambda runtime', () => {
     });
     await expect(runtime.invoke('Modern', {})).resolves.toEqual({ ok: true, value: { sdk: 'function' } });
   });
+
+  it('fails an invocation still running when the runtime stops, instead of leaving it hanging', async () => {
+    const slow = functions.find((f) => f.logicalId === 'Slow') as FunctionModel;
+    const own = new LambdaRuntime({ functions: [slow], environment: () => ({}), spy: new Spy(), sink: () => {} });
+    const pending = own.invoke('Slow', {});
+    await new Promise((r) => setTimeout(r, 100));
+    await own.stop();
+    await expect(pending).resolves.toMatchObject({ ok: false, error: { name: 'Runtime.ExitError' } });
+  });
 });
