@@ -4,25 +4,26 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { mintToken } from '../../functions/lib/token.js';
 import { type Backend, startBackend } from '../helpers/backend.js';
 import { authorizerEvent, gatewayId, lambdaContext, lifecycleEvent } from '../helpers/events.js';
-import { frame, loadHandlers } from '../helpers/handlers.js';
+import { frame, type Handler, loadHandlers } from '../helpers/handlers.js';
 
 let backend: Backend;
-let h: Awaited<ReturnType<typeof loadHandlers>>;
+const names = [
+  'authorize',
+  'connect',
+  'disconnect',
+  'default',
+  'subscribe',
+  'unsubscribe',
+  'publish',
+  'send',
+  'ack',
+] as const;
+let h: Record<(typeof names)[number], Handler>;
 let db: DynamoDBDocumentClient;
 
 beforeAll(async () => {
   backend = await startBackend();
-  h = await loadHandlers(backend, [
-    'authorize',
-    'connect',
-    'disconnect',
-    'default',
-    'subscribe',
-    'unsubscribe',
-    'publish',
-    'send',
-    'ack',
-  ] as const);
+  h = await loadHandlers(backend, names);
   db = DynamoDBDocumentClient.from(backend.clients.dynamodb);
 });
 afterAll(() => backend?.stop());
