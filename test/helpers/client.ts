@@ -20,6 +20,18 @@ export class TestClient {
     this.ws.send(typeof frame === 'string' ? frame : JSON.stringify(frame));
   }
 
+  /**
+   * Sends one message split into WebSocket frames of at most `frameBytes`: API Gateway closes the connection (1009)
+   * on a frame over 32 KB, so a larger message must be fragmented, as browsers and wscat do not do by themselves.
+   */
+  sendFragmented(frame: unknown, frameBytes = 32_768): void {
+    const data = Buffer.from(JSON.stringify(frame));
+    for (let offset = 0; offset < data.length; offset += frameBytes) {
+      const fin = offset + frameBytes >= data.length;
+      this.ws.socket.send(data.subarray(offset, offset + frameBytes), { fin, binary: false });
+    }
+  }
+
   /** The next frame not yet read, waiting for it up to `timeoutMs`. */
   async next(timeoutMs = 5_000): Promise<Frame> {
     return JSON.parse(await this.ws.next(timeoutMs)) as Frame;
