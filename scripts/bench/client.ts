@@ -25,6 +25,7 @@ export interface ClientOptions {
 }
 
 interface Pending {
+  action: unknown;
   resolve(reply: Record<string, unknown>): void;
   reject(error: Error): void;
 }
@@ -90,13 +91,22 @@ export class BenchClient {
           clearTimeout(timer);
           fn(value);
         };
-      this.#pending.set(ref, { resolve: settle(resolve), reject: settle(reject) });
+      this.#pending.set(ref, { action: frame.action, resolve: settle(resolve), reject: settle(reject) });
       this.#send({ ...frame, ref });
     });
   }
 
-  async subscribe(topic: string): Promise<void> {
-    await this.request({ action: 'subscribe', topic });
+  /** Subscribes, retrying (it is idempotent) when the gateway answers with an error frame. */
+  async subscribe(topic: string, attempts = 5): Promise<void> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await this.request({ action: 'subscribe', topic });
+        return;
+      } catch (err) {
+        if (attempt >= attempts) throw err;
+        await new Promise((resolve) => setTimeout(resolve, 50 * attempt));
+      }
+    }
   }
 
   /** Publishes and resolves with the accepted message id. */
@@ -121,7 +131,10 @@ export class BenchClient {
             this.ackedCount += 1;
           }
         } catch {
+          // As an SDK would: the ids go back to be acked again (acks are idempotent).
           this.errors += 1;
+          this.#toAck.push(...ids.filter((id) => !this.#acked.has(id)));
+          this.#ackTimer ??= setTimeout(() => void this.flushAcks(), this.#options.ackAfterMs);
         }
       }),
     );
@@ -163,7 +176,16 @@ export class BenchClient {
     }
     const pending = typeof frame.ref === 'string' ? this.#pending.get(frame.ref) : undefined;
     if (!pending) {
-      if (frame.type === 'error') this.errors += 1;
+      // An error with no ref, or API Gateway's own `{"message":"Internal server error",…}` frame (e.g. a throttled
+      // invocation), which names no request. Acks and subscribes are idempotent, so every one in flight is failed and
+      // sent again; a publish has to wait for its timeout.
+      if (frame.type !== 'error' && frame.type !== undefined) return;
+      this.errors += 1;
+      for (const [ref, waiting] of this.#pending) {
+        if (waiting.action !== 'ack' && waiting.action !== 'subscribe') continue;
+        this.#pending.delete(ref);
+        waiting.reject(new Error('gateway error'));
+      }
       return;
     }
     this.#pending.delete(frame.ref as string);

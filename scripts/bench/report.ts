@@ -11,6 +11,8 @@ export interface BenchResults {
   fanOutSubscribers: number;
   latencyMessages: number;
   latencyRate: number;
+  /** Lambda instances per function the local runtime may run. */
+  lambdaConcurrency: number;
   durationMs: number;
   postbox: { oneToOne: ThroughputResult; latency: LatencyResult; fanOut: ThroughputResult };
   relay: { oneToOne: ThroughputResult; latency: LatencyResult; fanOut: ThroughputResult };
@@ -82,6 +84,8 @@ export function formatReport(r: BenchResults): string {
     "function's template MemorySize; capacity units estimated from request bodies (writes ceil(KB) per item + 1 per",
     'LSI key carried, eventually consistent reads 0.5 per 4 KB); @connections posts are billed as API GW messages out;',
     'SQS requests include the local poller’s receives, whose rate differs from the AWS event source mapping’s.',
+    `Local Lambda concurrency: ${r.lambdaConcurrency} instances per function (AWS: 1,000 per account); throttled`,
+    `invocations (not billed): (a) ${p.oneToOne.tally?.throttled ?? 0}, (b) ${p.fanOut.tally?.throttled ?? 0}.`,
     '',
     `Run took ${(r.durationMs / 1000).toFixed(1)} s.`,
   ].join('\n');

@@ -15,11 +15,13 @@ export interface TallySnapshot {
   connectionPosts: number;
   /** Every frame the gateway sent to a client (route replies and posts), metered in 32 KB units. */
   messagesOut: number;
+  /** Invocations refused for want of a free instance (not billed). */
+  throttled: number;
 }
 
 /** The runtime events the tally listens to (a structural subset of the runtime's spy events). */
 export type RuntimeEvent =
-  | { kind: 'invoke'; functionName: string; ok: boolean; durationMs: number }
+  | { kind: 'invoke'; functionName: string; ok: boolean; error?: string; durationMs: number }
   | { kind: 'push'; connectionId: string; data: string }
   | { kind: string };
 
@@ -62,6 +64,11 @@ export class Tally {
 
   onEvent(event: RuntimeEvent): void {
     if (event.kind === 'invoke' && 'functionName' in event) {
+      if (!event.ok && /TooManyRequests/.test(event.error ?? '')) {
+        // A throttled invocation never ran and is not billed.
+        this.#current.throttled += 1;
+        return;
+      }
       const entry = this.#current.lambda[event.functionName] ?? { invocations: 0, errors: 0, billedMs: 0 };
       this.#current.lambda[event.functionName] = entry;
       entry.invocations += 1;
@@ -75,7 +82,16 @@ export class Tally {
 }
 
 function emptySnapshot(): TallySnapshot {
-  return { lambda: {}, sqs: {}, dynamodb: {}, writeUnits: 0, readUnits: 0, connectionPosts: 0, messagesOut: 0 };
+  return {
+    lambda: {},
+    sqs: {},
+    dynamodb: {},
+    writeUnits: 0,
+    readUnits: 0,
+    connectionPosts: 0,
+    messagesOut: 0,
+    throttled: 0,
+  };
 }
 
 function frameType(data: string): unknown {

@@ -1,0 +1,88 @@
+import { execFileSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { mintToken } from '../../functions/lib/token.js';
+import { startLocal } from '../../local/index.js';
+import type { SpyEvent } from '../../local/spy.js';
+import { loadModel } from '../../local/template/index.js';
+import type { TableSchema } from './capacity.js';
+import type { Target } from './scenarios.js';
+import { Tally } from './tally.js';
+
+const ROOT = join(import.meta.dirname, '..', '..');
+const CDK_OUT = join(ROOT, 'cdk.out');
+
+/** The local stack, started in memory on a free port, as a benchmark target whose AWS requests are tallied. */
+export interface Postbox {
+  target: Target;
+  /** Each function's MemorySize (MB) by the name the runtime reports invocations under. */
+  memoryMb: Map<string, number>;
+  stop(): Promise<void>;
+}
+
+export async function startPostbox(maxConcurrency: number): Promise<Postbox> {
+  if (!existsSync(join(CDK_OUT, 'Postbox.template.json'))) {
+    process.stderr.write('bench: cdk.out is missing; synthesizing the CDK app first\n');
+    execFileSync(join(ROOT, 'node_modules', '.bin', 'cdk'), ['synth', '--quiet'], { cwd: ROOT, stdio: 'inherit' });
+  }
+  const model = loadModel(CDK_OUT);
+  const memoryMb = new Map([...model.functions.values()].map((fn) => [fn.displayName, fn.memoryMb]));
+  const tables = new Map([...model.tables.values()].map((table) => [table.name, schemaOf(table.properties)]));
+  const tally = new Tally(tables);
+
+  const local = await startLocal({
+    port: 0,
+    inMemory: true,
+    cdkOut: CDK_OUT,
+    observe: (request) => tally.onRequest(request),
+    logSink: quietSink(),
+    maxConcurrency,
+  });
+  // The spy has no listener API: wrap its emit so every event is counted, not just the last 10,000 kept.
+  const emit = local.spy.emit.bind(local.spy);
+  local.spy.emit = (event: SpyEvent) => {
+    emit(event);
+    tally.onEvent(event);
+  };
+  const secret = [...local.secretValues].find(([id]) => id.startsWith('TokenSecret'))?.[1];
+  if (secret === undefined) {
+    await local.stop();
+    throw new Error('the local stack has no TokenSecret to sign connect tokens with');
+  }
+  return {
+    target: {
+      name: 'Postbox',
+      url: async (clientId) => `ws://127.0.0.1:${local.port}/?token=${await mintToken(secret, clientId, '1h')}`,
+      // $connect enqueues a `connected` record delayed by 1 s; let it be delivered before measuring.
+      settleMs: 1_500,
+      tally,
+    },
+    memoryMb,
+    stop: () => local.stop(),
+  };
+}
+
+/**
+ * Function logs would drown the report (one line per message at INFO): only errors and failed invocations are
+ * shown, the first 10 of them, on stderr.
+ */
+function quietSink(): (line: string) => void {
+  let shown = 0;
+  return (line) => {
+    if (shown >= 10 || !/"level":"(ERROR|CRITICAL)"| failed: /.test(line)) return;
+    shown += 1;
+    process.stderr.write(`${line.slice(0, 300)}\n`);
+  };
+}
+
+/** Key attribute names of an `AWS::DynamoDB::Table` and the sort keys of its local secondary indexes. */
+function schemaOf(properties: Record<string, unknown>): TableSchema {
+  type Key = { AttributeName: string; KeyType: 'HASH' | 'RANGE' };
+  const keys = (properties.KeySchema ?? []) as Key[];
+  const lsis = (properties.LocalSecondaryIndexes ?? []) as { KeySchema: Key[] }[];
+  return {
+    hash: keys.find((k) => k.KeyType === 'HASH')?.AttributeName ?? '',
+    range: keys.find((k) => k.KeyType === 'RANGE')?.AttributeName,
+    lsiKeys: lsis.flatMap((lsi) => lsi.KeySchema.filter((k) => k.KeyType === 'RANGE').map((k) => k.AttributeName)),
+  };
+}
