@@ -1,5 +1,6 @@
-import { DeleteCommand, PutCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
+import { DeleteCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
 import { dynamo } from './clients.js';
+import { queryItems } from './query.js';
 
 export interface Connection {
   clientId: string;
@@ -40,25 +41,18 @@ export async function removeStaleConnection(
 /** A client's live connections (one Query on the partition key; rows past their expiry are ignored). */
 export async function connectionsOf(table: string, clientId: string, now = Date.now()): Promise<Connection[]> {
   const connections: Connection[] = [];
-  let startKey: Record<string, unknown> | undefined;
-  do {
-    const page = await dynamo.send(
-      new QueryCommand({
-        TableName: table,
-        KeyConditionExpression: 'clientId = :c',
-        ExpressionAttributeValues: { ':c': clientId },
-        ExclusiveStartKey: startKey,
-      }),
-    );
-    for (const item of page.Items ?? []) {
-      if (typeof item.expiresAt === 'number' && item.expiresAt * 1000 <= now) continue;
-      connections.push({
-        clientId: item.clientId as string,
-        connectionId: item.connectionId as string,
-        connectedAt: item.connectedAt as number,
-      });
-    }
-    startKey = page.LastEvaluatedKey;
-  } while (startKey);
+  const items = queryItems({
+    TableName: table,
+    KeyConditionExpression: 'clientId = :c',
+    ExpressionAttributeValues: { ':c': clientId },
+  });
+  for await (const item of items) {
+    if (typeof item.expiresAt === 'number' && item.expiresAt * 1000 <= now) continue;
+    connections.push({
+      clientId: item.clientId as string,
+      connectionId: item.connectionId as string,
+      connectedAt: item.connectedAt as number,
+    });
+  }
   return connections;
 }

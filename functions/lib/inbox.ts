@@ -1,8 +1,9 @@
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
-import { QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { batchWrite } from './batch.js';
 import { dynamo } from './clients.js';
 import { type Message, messageSchema } from './protocol.js';
+import { queryItems } from './query.js';
 
 /** The local secondary index that orders an inbox by publish time (`seq`, a ULID). */
 export const BY_SEQ_INDEX = 'bySeq';
@@ -42,25 +43,18 @@ export async function ackMessages(table: string, clientId: string, ids: string[]
 
 /** The client's unacked messages, oldest first, page by page. */
 export async function* pendingMessages(table: string, clientId: string, now = Date.now()): AsyncGenerator<Pending> {
-  let startKey: Record<string, unknown> | undefined;
-  do {
-    const page = await dynamo.send(
-      new QueryCommand({
-        TableName: table,
-        IndexName: BY_SEQ_INDEX,
-        KeyConditionExpression: 'clientId = :c',
-        ExpressionAttributeValues: { ':c': clientId },
-        ScanIndexForward: true,
-        ExclusiveStartKey: startKey,
-      }),
-    );
-    for (const item of page.Items ?? []) {
-      // TTL deletion is best-effort on AWS and absent locally: an expired item must not come back.
-      if (typeof item.expiresAt === 'number' && item.expiresAt * 1000 <= now) continue;
-      yield { message: messageSchema.parse(JSON.parse(item.message as string)), attempt: Number(item.attempt ?? 0) };
-    }
-    startKey = page.LastEvaluatedKey;
-  } while (startKey);
+  const items = queryItems({
+    TableName: table,
+    IndexName: BY_SEQ_INDEX,
+    KeyConditionExpression: 'clientId = :c',
+    ExpressionAttributeValues: { ':c': clientId },
+    ScanIndexForward: true,
+  });
+  for await (const item of items) {
+    // TTL deletion is best-effort on AWS and absent locally: an expired item must not come back.
+    if (typeof item.expiresAt === 'number' && item.expiresAt * 1000 <= now) continue;
+    yield { message: messageSchema.parse(JSON.parse(item.message as string)), attempt: Number(item.attempt ?? 0) };
+  }
 }
 
 /** Records another send of a pending message; a message acked meanwhile stays deleted (no upsert). */

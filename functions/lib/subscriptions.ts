@@ -1,5 +1,6 @@
-import { DeleteCommand, PutCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
+import { DeleteCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
 import { dynamo } from './clients.js';
+import { queryItems } from './query.js';
 
 /** Durable: the subscription belongs to the client, not to the connection that asked for it. Idempotent. */
 export async function subscribe(table: string, topic: string, clientId: string, now = Date.now()): Promise<void> {
@@ -13,19 +14,12 @@ export async function unsubscribe(table: string, topic: string, clientId: string
 /** Every subscriber of a topic: a Query on the topic's partition, so fan-out costs O(subscribers), never a Scan. */
 export async function subscribersOf(table: string, topic: string): Promise<string[]> {
   const clients: string[] = [];
-  let startKey: Record<string, unknown> | undefined;
-  do {
-    const page = await dynamo.send(
-      new QueryCommand({
-        TableName: table,
-        KeyConditionExpression: 'topic = :t',
-        ExpressionAttributeValues: { ':t': topic },
-        ProjectionExpression: 'clientId',
-        ExclusiveStartKey: startKey,
-      }),
-    );
-    for (const item of page.Items ?? []) clients.push(item.clientId as string);
-    startKey = page.LastEvaluatedKey;
-  } while (startKey);
+  const items = queryItems({
+    TableName: table,
+    KeyConditionExpression: 'topic = :t',
+    ExpressionAttributeValues: { ':t': topic },
+    ProjectionExpression: 'clientId',
+  });
+  for await (const item of items) clients.push(item.clientId as string);
   return clients;
 }

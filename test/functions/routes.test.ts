@@ -2,28 +2,20 @@ import { ReceiveMessageCommand } from '@aws-sdk/client-sqs';
 import { DynamoDBDocumentClient, GetCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { mintToken } from '../../functions/lib/token.js';
+import { HANDLER_NAMES, type HandlerName } from '../../infra/postbox-stack.js';
 import { type Backend, startBackend } from '../helpers/backend.js';
 import { authorizerEvent, gatewayId, lambdaContext, lifecycleEvent } from '../helpers/events.js';
 import { frame, type Handler, loadHandlers } from '../helpers/handlers.js';
 
 let backend: Backend;
-const names = [
-  'authorize',
-  'connect',
-  'disconnect',
-  'default',
-  'subscribe',
-  'unsubscribe',
-  'publish',
-  'send',
-  'ack',
-] as const;
-let h: Record<(typeof names)[number], Handler>;
+// Every handler but the two that post to connections (deliver.test.ts covers those).
+const names = HANDLER_NAMES.filter((name) => name !== 'replay' && name !== 'deliver');
+let h: Record<HandlerName, Handler>;
 let db: DynamoDBDocumentClient;
 
 beforeAll(async () => {
   backend = await startBackend();
-  h = await loadHandlers(backend, names);
+  h = (await loadHandlers(backend, names)) as Record<HandlerName, Handler>;
   db = DynamoDBDocumentClient.from(backend.clients.dynamodb);
 });
 afterAll(() => backend?.stop());
