@@ -45,6 +45,7 @@ export class BenchClient {
   readonly #acked = new Set<string>();
   #toAck: string[] = [];
   #ackTimer: NodeJS.Timeout | undefined;
+  #acking = false;
   #nextRef = 0;
   /** Message numbers received (first receipts). */
   readonly numbers = new Set<number>();
@@ -97,14 +98,14 @@ export class BenchClient {
   }
 
   /** Subscribes, retrying (it is idempotent) when the gateway answers with an error frame. */
-  async subscribe(topic: string, attempts = 5): Promise<void> {
+  async subscribe(topic: string, attempts = 10): Promise<void> {
     for (let attempt = 1; ; attempt++) {
       try {
         await this.request({ action: 'subscribe', topic });
         return;
       } catch (err) {
         if (attempt >= attempts) throw err;
-        await new Promise((resolve) => setTimeout(resolve, 50 * attempt));
+        await new Promise((resolve) => setTimeout(resolve, 100 * attempt + Math.random() * 200));
       }
     }
   }
@@ -115,10 +116,21 @@ export class BenchClient {
     return String(reply.id);
   }
 
-  /** Sends the pending acks now (and resolves once confirmed). */
+  /** Sends the pending acks now (and resolves once confirmed); one ack frame in flight at a time, as an SDK would. */
   async flushAcks(): Promise<void> {
     clearTimeout(this.#ackTimer);
     this.#ackTimer = undefined;
+    if (this.#acking) return;
+    this.#acking = true;
+    try {
+      await this.#sendAcks();
+    } finally {
+      this.#acking = false;
+    }
+    if (this.#toAck.length > 0) this.#ackTimer ??= setTimeout(() => void this.flushAcks(), this.#options.ackAfterMs);
+  }
+
+  async #sendAcks(): Promise<void> {
     const batches: string[][] = [];
     while (this.#toAck.length > 0) batches.push(this.#toAck.splice(0, MAX_ACK_IDS));
     await Promise.all(
@@ -134,7 +146,7 @@ export class BenchClient {
           // As an SDK would: the ids go back to be acked again (acks are idempotent).
           this.errors += 1;
           this.#toAck.push(...ids.filter((id) => !this.#acked.has(id)));
-          this.#ackTimer ??= setTimeout(() => void this.flushAcks(), this.#options.ackAfterMs);
+          await new Promise((resolve) => setTimeout(resolve, 50 + Math.random() * 200));
         }
       }),
     );
