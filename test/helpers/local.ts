@@ -1,13 +1,13 @@
 import { DynamoDBDocumentClient, QueryCommand } from '@aws-sdk/lib-dynamodb';
 import { mintToken } from '../../functions/lib/token.js';
-import { type LocalStack, startLocal } from '../../local/index.js';
+import { type LocalStack, type StartLocalOptions, startLocal } from '../../local/index.js';
 import { clientsFor } from '../../local/services/index.js';
 import { TestClient } from './client.js';
 import { WsClient } from './ws.js';
 
 /** The Postbox app from cdk.out, running locally on a free port with nothing kept on disk. */
-export async function startPostbox(): Promise<Postbox> {
-  const local = await startLocal({ port: 0, inMemory: true, logSink: () => {} });
+export async function startPostbox(options: StartLocalOptions = {}): Promise<Postbox> {
+  const local = await startLocal({ port: 0, inMemory: true, logSink: () => {}, ...options });
   const [secret] = [...local.secretValues.values()];
   if (!secret) throw new Error('the stack declares no signing secret');
   return new Postbox(local, secret);
