@@ -46,6 +46,7 @@ export class BenchClient {
   #toAck: string[] = [];
   #ackTimer: NodeJS.Timeout | undefined;
   #acking = false;
+  #closed = false;
   #nextRef = 0;
   /** Message numbers received (first receipts). */
   readonly numbers = new Set<number>();
@@ -120,7 +121,7 @@ export class BenchClient {
   async flushAcks(): Promise<void> {
     clearTimeout(this.#ackTimer);
     this.#ackTimer = undefined;
-    if (this.#acking) return;
+    if (this.#acking || this.#closed) return;
     this.#acking = true;
     try {
       await this.#sendAcks();
@@ -153,6 +154,8 @@ export class BenchClient {
   }
 
   close(): Promise<void> {
+    // No ack is retried after this: a retry loop on a closed socket would keep the process alive.
+    this.#closed = true;
     clearTimeout(this.#ackTimer);
     if (this.#socket.readyState === WebSocket.CLOSED) return Promise.resolve();
     return new Promise((resolve) => {
