@@ -7,7 +7,11 @@ import type { ErrorShape } from './protocol.js';
 import { Sandbox } from './sandbox.js';
 
 export interface PoolOptions {
-  /** Most instances running at once; `ReservedConcurrentExecutions` lowers it further. */
+  /**
+   * Most instances this machine runs at once for one function. Past it, invocations wait for a free instance: on
+   * AWS the account's concurrency (1,000 by default) would scale out instead, so a local refusal would be a failure
+   * AWS does not produce.
+   */
   maxConcurrency: number;
   /** Read when an instance starts, so values known only later (the gateway's port) can be used. */
   environment: () => Record<string, string>;
@@ -17,23 +21,26 @@ export interface PoolOptions {
 
 /**
  * The instances of one function. A warm idle instance is reused; otherwise a new one starts (a cold start) up to
- * the concurrency limit, beyond which the invocation is throttled as the Invoke API throttles it
- * (`TooManyRequestsException`, "Rate Exceeded."): callers see the failure instead of a hidden queue.
+ * the local instance limit, past which the invocation waits for an instance to come free. Only a function's
+ * `ReservedConcurrentExecutions` throttles, as on AWS (`TooManyRequestsException`, "Rate Exceeded.").
  */
 export class FunctionPool {
   readonly #idle: Sandbox[] = [];
   readonly #all = new Set<Sandbox>();
+  readonly #waiting: ((sandbox: Sandbox) => void)[] = [];
   readonly #max: number;
+  readonly #reserved: number;
 
   constructor(
     readonly fn: FunctionModel,
     private readonly options: PoolOptions,
   ) {
-    this.#max = Math.min(options.maxConcurrency, fn.reservedConcurrency ?? Number.POSITIVE_INFINITY);
+    this.#reserved = fn.reservedConcurrency ?? Number.POSITIVE_INFINITY;
+    this.#max = Math.min(options.maxConcurrency, this.#reserved);
   }
 
   async invoke(event: unknown): Promise<{ requestId: string; result: InvokeResult }> {
-    const sandbox = this.#idle.pop() ?? (this.#all.size < this.#max ? this.#start() : undefined);
+    const sandbox = await this.#acquire();
     if (!sandbox) {
       const requestId = randomUUID();
       return {
@@ -43,8 +50,7 @@ export class FunctionPool {
     }
     const context = contextFor(this.fn, sandbox.logStreamName);
     const outcome = await sandbox.invoke(JSON.stringify(event ?? null), context, this.fn.timeoutSeconds * 1000);
-    if (sandbox.alive) this.#idle.push(sandbox);
-    else this.#all.delete(sandbox);
+    this.#release(sandbox);
     const requestId = context.awsRequestId;
     if (outcome.ok) return { requestId, result: { ok: true, value: JSON.parse(outcome.payload) } };
     return { requestId, result: { ok: false, error: { ...pick(outcome.error), requestId } } };
@@ -60,6 +66,24 @@ export class FunctionPool {
     this.#all.clear();
     this.#idle.length = 0;
     await Promise.all(all.map((s) => s.terminate()));
+  }
+
+  /** An idle or new instance; undefined when reserved concurrency is exhausted; otherwise waits for one. */
+  #acquire(): Promise<Sandbox | undefined> {
+    const sandbox = this.#idle.pop() ?? (this.#all.size < this.#max ? this.#start() : undefined);
+    if (sandbox) return Promise.resolve(sandbox);
+    if (this.#all.size >= this.#reserved) return Promise.resolve(undefined);
+    return new Promise((resolve) => this.#waiting.push(resolve));
+  }
+
+  #release(sandbox: Sandbox): void {
+    if (!sandbox.alive) this.#all.delete(sandbox);
+    const next = this.#waiting.shift();
+    if (!next) {
+      if (sandbox.alive) this.#idle.push(sandbox);
+      return;
+    }
+    next(sandbox.alive ? sandbox : this.#start());
   }
 
   #start(): Sandbox {

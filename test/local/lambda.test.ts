@@ -57,6 +57,9 @@ export const handler = async (e) => {
 };`,
   ),
   fn('Slow', 'index.mjs', 'export const handler = () => new Promise((r) => setTimeout(() => r("done"), 300));'),
+  fn('Reserved', 'index.mjs', 'export const handler = () => new Promise((r) => setTimeout(() => r("done"), 300));', {
+    reservedConcurrency: 1,
+  }),
   fn(
     'Legacy',
     'index.js',
@@ -177,18 +180,23 @@ describe('Lambda runtime', () => {
     await expect(runtime.invoke('Thrower', { kind: 'fine' })).resolves.toEqual({ ok: true, value: 'ok' });
   });
 
-  it('throttles invocations beyond the concurrency limit instead of queueing them', async () => {
+  it('runs invocations past the local instance limit once an instance is free, as AWS would scale out', async () => {
     const results = await Promise.all([
       runtime.invoke('Slow', {}),
       runtime.invoke('Slow', {}),
       runtime.invoke('Slow', {}),
     ]);
-    expect(results.filter((r) => r.ok)).toHaveLength(2);
+    expect(results.map((r) => r.ok)).toEqual([true, true, true]);
+    expect(runtime.pool('Slow')?.size).toBe(2);
+  });
+
+  it('throttles invocations past a function’s reserved concurrency', async () => {
+    const results = await Promise.all([runtime.invoke('Reserved', {}), runtime.invoke('Reserved', {})]);
+    expect(results.filter((r) => r.ok)).toHaveLength(1);
     expect(results.find((r) => !r.ok)).toMatchObject({
       ok: false,
       error: { name: 'TooManyRequestsException', message: 'Rate Exceeded.' },
     });
-    expect(runtime.pool('Slow')?.size).toBe(2);
   });
 
   it('loads a .js handler as CommonJS and the runtime-provided AWS SDK, as Lambda does', async () => {
