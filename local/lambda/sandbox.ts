@@ -32,7 +32,9 @@ export class Sandbox {
       handlerFile: fn.handlerFile,
       handlerExport: fn.handlerExport,
     };
-    this.#worker = new Worker(WORKER_URL, { workerData, env, stdout: true, stderr: true });
+    // execArgv: [] keeps the parent's loaders (tsx, under `npm start`) out of the sandbox: worker.ts needs only Node's
+    // own type stripping, and running every bundled handler through tsx made each cold start cost seconds of CPU.
+    this.#worker = new Worker(WORKER_URL, { workerData, env, stdout: true, stderr: true, execArgv: [] });
     pipeLines(this.#worker.stdout, `[${fn.displayName}]`, sink);
     pipeLines(this.#worker.stderr, `[${fn.displayName}]`, sink);
     this.#worker.on('message', (message: WorkerMessage) => this.#onMessage(message));
