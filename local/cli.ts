@@ -3,6 +3,7 @@ import { fileURLToPath } from 'node:url';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { mintToken } from '../functions/lib/token.js';
 import { type LocalStack, startLocal } from './index.js';
+import { DEFAULT_INSTANCES } from './lambda/runtime.js';
 import { TemplateError, UnsupportedResourceError } from './template/errors.js';
 import { referencesOfType } from './template/references.js';
 import { needsSynth, SynthError, synthesize } from './template/synth.js';
@@ -34,9 +35,9 @@ const program = new Command('postbox-local')
       .default('embedded'),
   )
   .addOption(
-    new Option('--concurrency <n>', 'instances per function before invocations are throttled')
+    new Option('--concurrency <n>', 'instances per function; further invocations wait for a free one')
       .argParser((v) => parseCount(v))
-      .default(10),
+      .default(DEFAULT_INSTANCES),
   )
   .option('--stack <name>', 'stack to run (default: the only stack in cdk.out)')
   .option('--cdk-out <dir>', 'cloud assembly to run', 'cdk.out')

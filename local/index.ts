@@ -30,7 +30,7 @@ export interface StartLocalOptions {
   limits?: Partial<GatewayLimits>;
   /** Function output, one line per call. @default stdout */
   logSink?: LogSink;
-  /** Instances per function. @default 10 */
+  /** Instances per function; further invocations wait for a free one. @default DEFAULT_INSTANCES (2) */
   maxConcurrency?: number;
   /** Called with every SQS and DynamoDB request the embedded services answer (the benchmark counts them). */
   observe?: RequestObserver;

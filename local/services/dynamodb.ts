@@ -1,31 +1,39 @@
-import { mkdirSync } from 'node:fs';
-import type { IncomingMessage } from 'node:http';
-import dynalite from 'dynalite';
-import { close, listen } from './listen.js';
-import { operationOf } from './sqs.js';
+import { Worker } from 'node:worker_threads';
 import type { RequestObserver, Service } from './types.js';
 
+type ThreadMessage =
+  | { type: 'listening'; port: number }
+  | { type: 'error'; message: string }
+  | { type: 'request'; operation: string; body: string };
+
 /**
- * Embedded DynamoDB (dynalite). With a `dataDir` the tables live in LevelDB on disk, so subscriptions and inboxes
- * survive a restart; without one, in memory. Tables become ACTIVE at once: nothing here waits like CloudFormation.
+ * Embedded DynamoDB (dynalite), on its own thread. With a `dataDir` the tables live in LevelDB on disk, so
+ * subscriptions and inboxes survive a restart; without one, in memory. Tables become ACTIVE at once.
  */
 export async function startDynamoDb(host: string, dataDir?: string, observe?: RequestObserver): Promise<Service> {
-  if (dataDir) mkdirSync(dataDir, { recursive: true });
-  const server = dynalite({ path: dataDir, createTableMs: 0, deleteTableMs: 0, updateTableMs: 0 });
-  if (observe) {
-    // Registered first, so the body is read alongside dynalite's own reader without taking it away.
-    server.prependListener('request', (req: IncomingMessage) => {
-      const chunks: Buffer[] = [];
-      req.on('data', (chunk: Buffer) => chunks.push(chunk));
-      req.on('end', () =>
-        observe({
-          service: 'dynamodb',
-          operation: operationOf(req.headers['x-amz-target']),
-          body: Buffer.concat(chunks).toString('utf8'),
-        }),
-      );
+  const worker = new Worker(new URL('./dynamodb-thread.ts', import.meta.url), {
+    workerData: { host, dataDir, observe: observe !== undefined },
+    // Node's own type stripping loads the thread; the parent's loaders (tsx, vitest) have no business there.
+    execArgv: [],
+  });
+  worker.on('message', (message: ThreadMessage) => {
+    if (message.type === 'request') observe?.({ service: 'dynamodb', ...message });
+  });
+  const port = await new Promise<number>((resolve, reject) => {
+    worker.on('message', (message: ThreadMessage) => {
+      if (message.type === 'listening') resolve(message.port);
+      if (message.type === 'error') reject(new Error(message.message));
     });
-  }
-  const port = await listen(server, 0, host);
-  return { endpoint: `http://${host}:${port}`, stop: () => close(server) };
+    worker.once('error', reject);
+    worker.once('exit', (code) => reject(new Error(`the DynamoDB thread exited with code ${code}`)));
+  });
+  return {
+    endpoint: `http://${host}:${port}`,
+    stop: async () => {
+      const exited = new Promise((resolve) => worker.once('exit', resolve));
+      worker.postMessage({ type: 'stop' });
+      await Promise.race([exited, new Promise((resolve) => setTimeout(resolve, 2_000))]);
+      await worker.terminate();
+    },
+  };
 }
