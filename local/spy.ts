@@ -31,6 +31,12 @@ export class Spy {
     this.#emitter.emit('event', event);
   }
 
+  /** Calls `listener` with every event from now on (all of them, unlike the bounded record); returns an unsubscribe. */
+  subscribe(listener: (event: SpyEvent) => void): () => void {
+    this.#emitter.on('event', listener);
+    return () => this.#emitter.off('event', listener);
+  }
+
   /** Events seen so far that match the filter, oldest first. */
   events<K extends SpyEvent['kind']>(filter: SpyFilter<K>): Extract<SpyEvent, { kind: K }>[] {
     return this.#events.filter((e): e is Extract<SpyEvent, { kind: K }> => matches(e, filter));

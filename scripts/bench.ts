@@ -1,5 +1,6 @@
 import { performance } from 'node:perf_hooks';
 import { Command, InvalidArgumentError } from 'commander';
+import { DEFAULT_INSTANCES } from '../local/lambda/runtime.js';
 import { costOf } from './bench/cost.js';
 import { startPostbox } from './bench/postbox.js';
 import { startRelay } from './bench/relay.js';
@@ -18,12 +19,7 @@ const program = new Command('bench')
   .option('--subscribers <n>', 'subscribers of the fan-out topic', positive, 100)
   .option('--latency-messages <n>', 'messages for the latency run', positive, 2_000)
   .option('--rate <n>', 'offered rate of the latency run, msg/s', positive, 200)
-  .option(
-    '--window <n>',
-    'most publishes awaiting their accepted reply (below the local concurrency of 10)',
-    positive,
-    8,
-  )
+  .option('--window <n>', 'most publishes awaiting their accepted reply', positive, 8)
   .option('--payload-bytes <n>', 'size of each payload as JSON', positive, 256)
   .option('--idle-timeout <ms>', 'a phase gives up after this long without progress', positive, 15_000)
   .option('--json', 'print the figures as JSON instead of a table')
@@ -74,12 +70,6 @@ async function measure(target: Target, o: Options, fanOutMessages: number) {
   return { oneToOne, latency: lat, fanOut };
 }
 
-/**
- * Lambda instances per function locally: the runtime's default. More does not help on a small machine, where many
- * concurrent cold starts (a worker thread each) run past the functions' timeouts.
- */
-const LOCAL_CONCURRENCY = 10;
-
 async function main(): Promise<void> {
   const o = program.opts<Options>();
   const fanOutMessages = o.fanOutMessages ?? Math.max(1, Math.floor(o.messages / 10));
@@ -97,7 +87,7 @@ async function main(): Promise<void> {
     await relay.stop();
   }
 
-  const postbox = await startPostbox(LOCAL_CONCURRENCY);
+  const postbox = await startPostbox(DEFAULT_INSTANCES);
   let postboxResults: Awaited<ReturnType<typeof measure>>;
   try {
     postboxResults = await measure(postbox.target, o, fanOutMessages);
@@ -129,7 +119,7 @@ async function main(): Promise<void> {
     fanOutSubscribers: o.subscribers,
     latencyMessages: o.latencyMessages,
     latencyRate: o.rate,
-    lambdaConcurrency: LOCAL_CONCURRENCY,
+    lambdaConcurrency: DEFAULT_INSTANCES,
     durationMs: performance.now() - started,
     postbox: postboxResults,
     relay: relayResults,

@@ -1,10 +1,8 @@
-import { execFileSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { mintToken } from '../../functions/lib/token.js';
 import { startLocal } from '../../local/index.js';
-import type { SpyEvent } from '../../local/spy.js';
 import { loadModel } from '../../local/template/index.js';
+import { needsSynth, synthesize } from '../../local/template/synth.js';
 import type { TableSchema } from './capacity.js';
 import type { Target } from './scenarios.js';
 import { Tally } from './tally.js';
@@ -21,9 +19,9 @@ export interface Postbox {
 }
 
 export async function startPostbox(maxConcurrency: number): Promise<Postbox> {
-  if (!existsSync(join(CDK_OUT, 'Postbox.template.json'))) {
-    process.stderr.write('bench: cdk.out is missing; synthesizing the CDK app first\n');
-    execFileSync(join(ROOT, 'node_modules', '.bin', 'cdk'), ['synth', '--quiet'], { cwd: ROOT, stdio: 'inherit' });
+  if (needsSynth(ROOT, CDK_OUT)) {
+    process.stderr.write('bench: cdk.out is missing or older than the app; synthesizing it first\n');
+    await synthesize(ROOT, CDK_OUT);
   }
   const model = loadModel(CDK_OUT);
   const memoryMb = new Map([...model.functions.values()].map((fn) => [fn.displayName, fn.memoryMb]));
@@ -38,12 +36,7 @@ export async function startPostbox(maxConcurrency: number): Promise<Postbox> {
     logSink: quietSink(),
     maxConcurrency,
   });
-  // The spy has no listener API: wrap its emit so every event is counted, not just the last 10,000 kept.
-  const emit = local.spy.emit.bind(local.spy);
-  local.spy.emit = (event: SpyEvent) => {
-    emit(event);
-    tally.onEvent(event);
-  };
+  local.spy.subscribe((event) => tally.onEvent(event));
   const secret = [...local.secretValues].find(([id]) => id.startsWith('TokenSecret'))?.[1];
   if (secret === undefined) {
     await local.stop();
