@@ -6,6 +6,7 @@ import { startPostbox } from './bench/postbox.js';
 import { startRelay } from './bench/relay.js';
 import { type BenchResults, formatReport, targetsOf } from './bench/report.js';
 import { latency, type Target, throughput } from './bench/scenarios.js';
+import { emptySnapshot } from './bench/tally.js';
 
 /**
  * `npm run bench`: starts the local stack in-process, measures Postbox and a plain `ws` relay with the same
@@ -96,21 +97,7 @@ async function main(): Promise<void> {
   }
 
   const price = (r: (typeof postboxResults)['oneToOne']) =>
-    costOf(
-      r.tally ?? {
-        lambda: {},
-        sqs: {},
-        dynamodb: {},
-        writeUnits: 0,
-        readUnits: 0,
-        connectionPosts: 0,
-        messagesOut: 0,
-        throttled: 0,
-      },
-      r.deliveries,
-      r.messagesIn,
-      postbox.memoryMb,
-    );
+    costOf(r.tally ?? emptySnapshot(), r.deliveries, r.messagesIn, postbox.memoryMb);
   const results: BenchResults = {
     messages: o.messages,
     payloadBytes: o.payloadBytes,

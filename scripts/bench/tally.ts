@@ -81,7 +81,7 @@ export class Tally {
   }
 }
 
-function emptySnapshot(): TallySnapshot {
+export function emptySnapshot(): TallySnapshot {
   return {
     lambda: {},
     sqs: {},
