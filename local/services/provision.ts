@@ -36,7 +36,7 @@ export type Clients = ReturnType<typeof clientsFor>;
 
 /**
  * Creates an `AWS::DynamoDB::Table` from its properties; a table that already exists (a restart over the same data
- * folder) is kept as it is. Returns the notes worth telling the user (e.g. TTL not enforced by the emulator).
+ * folder) is kept as it is. Returns the notes worth telling the user once (e.g. TTL not enforced by the emulator).
  */
 export async function createTable(client: DynamoDBClient, tableName: string, props: Props): Promise<string[]> {
   const onDemand = props.BillingMode === 'PAY_PER_REQUEST';
@@ -74,7 +74,8 @@ export async function createTable(client: DynamoDBClient, tableName: string, pro
   } catch (err) {
     // dynalite has no UpdateTimeToLive; expired items then stay, which readers must tolerate on AWS too
     // (deletion is best-effort there, "typically within two days"), so the handlers filter on expiresAt.
-    if ((err as Error).name === 'UnknownOperationException') return [`${tableName}: TTL is not enforced locally`];
+    if ((err as Error).name === 'UnknownOperationException')
+      return ['DynamoDB TTL is not enforced locally (dynalite): expired items stay until deleted'];
     throw err;
   }
 }

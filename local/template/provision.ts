@@ -25,7 +25,7 @@ export async function provision(model: TemplateModel, endpoints: ServiceEndpoint
       throw unsupportedValue(logicalId, model.template, 'Properties', (err as Error).message);
     }
   };
-  const notes: string[] = [];
+  const notes = new Set<string>();
   for (const queue of dependencyOrder(model.queues)) {
     const created = await createQueue(clients.sqs, queue.name, propsOf(queue.logicalId, queue.properties));
     model.physical.set(queue.logicalId, {
@@ -34,7 +34,8 @@ export async function provision(model: TemplateModel, endpoints: ServiceEndpoint
     });
   }
   for (const table of model.tables.values()) {
-    notes.push(...(await createTable(clients.dynamodb, table.name, propsOf(table.logicalId, table.properties))));
+    const said = await createTable(clients.dynamodb, table.name, propsOf(table.logicalId, table.properties));
+    for (const note of said) notes.add(note);
   }
   const secretValues = new Map<string, string>();
   for (const secret of model.secrets.values()) {
@@ -46,7 +47,7 @@ export async function provision(model: TemplateModel, endpoints: ServiceEndpoint
     model.physical.set(secret.logicalId, { ref: created.arn, attributes: { Id: created.arn } });
     secretValues.set(secret.logicalId, created.value);
   }
-  return { secretValues, notes };
+  return { secretValues, notes: [...notes] };
 }
 
 function dependencyOrder(queues: Map<string, QueueModel>): QueueModel[] {

@@ -41,7 +41,7 @@ describe('embedded services', () => {
     try {
       const clients = clientsFor(services);
       const notes = await createTable(clients.dynamodb, 'inbox', inboxProps);
-      expect(notes).toEqual(['inbox: TTL is not enforced locally']);
+      expect(notes).toEqual(['DynamoDB TTL is not enforced locally (dynalite): expired items stay until deleted']);
       const table = await clients.dynamodb.send(new DescribeTableCommand({ TableName: 'inbox' }));
       expect(table.Table?.LocalSecondaryIndexes?.[0]?.IndexName).toBe('bySeq');
       expect(table.Table?.BillingModeSummary?.BillingMode ?? 'PAY_PER_REQUEST').toBe('PAY_PER_REQUEST');
