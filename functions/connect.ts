@@ -19,7 +19,7 @@ export const handler = async (event: WebSocketEvent, context: Context): Promise<
     return { statusCode: 403 };
   }
   await addConnection(connectionsTable, { clientId, connectionId, connectedAt }, ttlSeconds);
-  await enqueueConnected(queueUrl, clientId, connectionId);
+  await enqueueConnected(queueUrl, clientId, connectionId, connectedAt);
   logger.info('connected', { clientId, connectionId });
   return { statusCode: 200 };
 };

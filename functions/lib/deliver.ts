@@ -35,7 +35,7 @@ export interface IngestRecord {
 export async function deliverBatch(records: IngestRecord[], config: DeliverConfig): Promise<string[]> {
   const failed = new Set<string>();
   const messages = new Map<string, { message: Message; recordIds: string[] }>();
-  const connects: { recordId: string; clientId: string; connectionId: string }[] = [];
+  const connects: { recordId: string; clientId: string; connectionId: string; connectedAt?: number }[] = [];
   for (const record of records) {
     const parsed = ingestBody.safeParse(parseJson(record.body));
     if (!parsed.success) {
@@ -55,10 +55,13 @@ export async function deliverBatch(records: IngestRecord[], config: DeliverConfi
   };
   await Promise.all([
     fanOut([...messages.values()], config).then(fail),
-    ...connects.map(async ({ recordId, clientId, connectionId }) => {
+    ...connects.map(async ({ recordId, clientId, connectionId, connectedAt }) => {
       try {
-        const { count } = await replayInbox(config.inboxTable, config.callbackUrl, clientId, connectionId);
-        logger.info('pending inbox pushed after connect', { clientId, connectionId, count });
+        const { count, gone } = await replayInbox(config.inboxTable, config.callbackUrl, clientId, connectionId);
+        logger.info('pending inbox pushed after connect', { clientId, connectionId, count, gone });
+        // Gone this early most likely means $connect is still running (API Gateway answers 410 until it ends):
+        // let SQS bring the record back rather than leave the inbox waiting for the client's next replay.
+        if (gone && connectedAt !== undefined && Date.now() - connectedAt < config.goneGraceMs) failed.add(recordId);
       } catch (err) {
         logger.error('push after connect failed', { clientId, connectionId, error: err as Error });
         failed.add(recordId);
@@ -117,19 +120,28 @@ async function fanOut(entries: Entry[], config: DeliverConfig): Promise<string[]
   const failedPlans = new Set(items.filter((_, i) => failedWrites.has(i)).map(({ index }) => index));
   const delivered = planned.filter(({ live }, index) => live !== undefined && !failedPlans.has(index));
 
-  await Promise.all([
+  // Markers and pushes go out together: a marker that fails to be written sends its records back to SQS, since
+  // without it a later duplicate of the record would write the inbox item again after the client acked it.
+  const [markersWritten] = await Promise.all([
     markProcessed(
       config.processedTable,
       delivered.map(({ entry }) => entry.message.id),
       config.processedTtlSeconds,
-    ).catch((err: unknown) => logger.warn('processed markers not written', err as Error)),
+    ).then(
+      () => true,
+      (err: unknown) => {
+        logger.error('processed markers not written', err as Error);
+        return false;
+      },
+    ),
     ...delivered.flatMap(({ entry, live }) =>
       (live ?? []).flatMap(({ to }) => to.map((connection) => pushLive(entry.message, connection, config))),
     ),
   ]);
   // One line per batch, not per message: logging is a cost per message too.
   logger.info('messages delivered', { messageIds: delivered.map(({ entry }) => entry.message.id) });
-  return planned.filter((plan) => !delivered.includes(plan)).flatMap(({ entry }) => entry.recordIds);
+  const retry = markersWritten ? planned.filter((plan) => !delivered.includes(plan)) : planned;
+  return retry.flatMap(({ entry }) => entry.recordIds);
 }
 
 async function pushLive(message: Message, connection: Connection, config: DeliverConfig): Promise<void> {

@@ -17,7 +17,3 @@ export class ProtocolError extends Error {
     this.code = code;
   }
 }
-
-export function assertIsError(err: unknown): asserts err is Error {
-  if (!(err instanceof Error)) throw err;
-}

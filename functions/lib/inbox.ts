@@ -2,6 +2,7 @@ import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import { UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { batchWrite } from './batch.js';
 import { dynamo } from './clients.js';
+import { logger } from './logger.js';
 import { type Message, messageSchema } from './protocol.js';
 import { queryItems } from './query.js';
 
@@ -53,7 +54,22 @@ export async function* pendingMessages(table: string, clientId: string, now = Da
   for await (const item of items) {
     // TTL deletion is best-effort on AWS and absent locally: an expired item must not come back.
     if (typeof item.expiresAt === 'number' && item.expiresAt * 1000 <= now) continue;
-    yield { message: messageSchema.parse(JSON.parse(item.message as string)), attempt: Number(item.attempt ?? 0) };
+    const message = readMessage(item.message);
+    if (!message) {
+      // One unreadable item must not block the rest of the inbox on every connect and replay.
+      logger.error('unreadable inbox item skipped', { clientId, messageId: item.messageId });
+      continue;
+    }
+    yield { message, attempt: Number(item.attempt ?? 0) };
+  }
+}
+
+function readMessage(stored: unknown): Message | undefined {
+  try {
+    const parsed = messageSchema.safeParse(JSON.parse(String(stored)));
+    return parsed.success ? parsed.data : undefined;
+  } catch {
+    return undefined;
   }
 }
 

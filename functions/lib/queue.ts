@@ -6,7 +6,12 @@ import { type Message, messageSchema } from './protocol.js';
 /** What travels on the ingest queue. */
 export const ingestBody = z.discriminatedUnion('kind', [
   z.object({ kind: z.literal('message'), message: messageSchema }),
-  z.object({ kind: z.literal('connected'), clientId: z.string(), connectionId: z.string() }),
+  z.object({
+    kind: z.literal('connected'),
+    clientId: z.string(),
+    connectionId: z.string(),
+    connectedAt: z.number().optional(),
+  }),
 ]);
 export type IngestBody = z.infer<typeof ingestBody>;
 
@@ -18,8 +23,13 @@ export async function enqueueMessage(queueUrl: string, message: Message): Promis
  * Asks the deliver function to push a new connection's pending inbox. Delayed by a second because API Gateway
  * answers 410 to posts made while the connection's $connect is still running.
  */
-export async function enqueueConnected(queueUrl: string, clientId: string, connectionId: string): Promise<void> {
-  await send(queueUrl, { kind: 'connected', clientId, connectionId }, 1);
+export async function enqueueConnected(
+  queueUrl: string,
+  clientId: string,
+  connectionId: string,
+  connectedAt: number,
+): Promise<void> {
+  await send(queueUrl, { kind: 'connected', clientId, connectionId, connectedAt }, 1);
 }
 
 async function send(queueUrl: string, body: IngestBody, delaySeconds?: number): Promise<void> {

@@ -1,6 +1,6 @@
 import type { Context } from 'aws-lambda';
 import type { z } from 'zod';
-import { assertIsError, ProtocolError } from './errors.js';
+import { ProtocolError } from './errors.js';
 import { callerOf, type RouteResult, type WebSocketEvent } from './events.js';
 import { logger } from './logger.js';
 import { parseFrame, refOf, type ServerFrame } from './protocol.js';
@@ -30,12 +30,11 @@ export function route<T extends z.ZodType>(
       const frame = parseFrame(event.body, schema);
       return reply({ ...(await run(frame, { clientId, connectionId })), ref });
     } catch (err) {
-      assertIsError(err);
       if (err instanceof ProtocolError) {
         logger.info('frame rejected', { code: err.code, reason: err.message });
         return reply({ type: 'error', code: err.code, message: err.message, ref });
       }
-      logger.error('route failed', err);
+      logger.error('route failed', err instanceof Error ? err : String(err));
       return reply({ type: 'error', code: 'Internal', message: 'internal error: the frame was not processed', ref });
     } finally {
       logger.resetKeys();

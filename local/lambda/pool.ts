@@ -27,7 +27,8 @@ export interface PoolOptions {
 export class FunctionPool {
   readonly #idle: Sandbox[] = [];
   readonly #all = new Set<Sandbox>();
-  readonly #waiting: ((sandbox: Sandbox) => void)[] = [];
+  readonly #waiting: ((sandbox: Sandbox | Error) => void)[] = [];
+  #stopped = false;
   readonly #max: number;
   readonly #reserved: number;
 
@@ -41,6 +42,11 @@ export class FunctionPool {
 
   async invoke(event: unknown): Promise<{ requestId: string; result: InvokeResult }> {
     const sandbox = await this.#acquire();
+    if (sandbox instanceof Error) {
+      const requestId = randomUUID();
+      const message = `RequestId: ${requestId} Error: Runtime exited: ${sandbox.message}`;
+      return { requestId, result: { ok: false, error: { name: 'Runtime.ExitError', message, requestId } } };
+    }
     if (!sandbox) {
       const requestId = randomUUID();
       return {
@@ -62,6 +68,8 @@ export class FunctionPool {
   }
 
   async stop(): Promise<void> {
+    this.#stopped = true;
+    for (const waiter of this.#waiting.splice(0)) waiter(new Error('the local runtime is stopping'));
     const all = [...this.#all];
     this.#all.clear();
     this.#idle.length = 0;
@@ -69,7 +77,8 @@ export class FunctionPool {
   }
 
   /** An idle or new instance; undefined when reserved concurrency is exhausted; otherwise waits for one. */
-  #acquire(): Promise<Sandbox | undefined> {
+  #acquire(): Promise<Sandbox | Error | undefined> {
+    if (this.#stopped) return Promise.resolve(new Error('the local runtime is stopping'));
     const sandbox = this.#idle.pop() ?? (this.#all.size < this.#max ? this.#start() : undefined);
     if (sandbox) return Promise.resolve(sandbox);
     if (this.#all.size >= this.#reserved) return Promise.resolve(undefined);
@@ -83,7 +92,20 @@ export class FunctionPool {
       if (sandbox.alive) this.#idle.push(sandbox);
       return;
     }
-    next(sandbox.alive ? sandbox : this.#start());
+    if (sandbox.alive) {
+      next(sandbox);
+      return;
+    }
+    if (this.#stopped) {
+      next(new Error('the local runtime is stopping'));
+      return;
+    }
+    try {
+      next(this.#start());
+    } catch (err) {
+      // A replacement that cannot start (the worker failed to spawn) must not strand the waiter.
+      next(err instanceof Error ? err : new Error(String(err)));
+    }
   }
 
   #start(): Sandbox {

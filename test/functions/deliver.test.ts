@@ -173,13 +173,18 @@ describe('deliver', () => {
     const event = await receiveEvent(backend.clients.sqs, queueUrl(), 1);
     expect(event.Records).toHaveLength(1);
     await deliver(event);
-    const [message] = await inboxOf('dup-1');
-    await frame(h.ack, 'dup-1', { action: 'ack', id: message?.id });
+    const inbox = await inboxOf('dup-1');
+    expect(inbox).toHaveLength(1);
+    const id = inbox[0]?.id as string;
+    expect(await frame(h.ack, 'dup-1', { action: 'ack', id })).toEqual({ type: 'acked', ids: [id] });
 
     const again = await deliver(event);
     expect(again.batchItemFailures).toEqual([]);
     // The publisher retrying with the same idempotency key is the same message too.
-    await frame(h.send, 'vendor-1', { action: 'send', to: 'dup-1', payload: 'once', id: 'order-1' });
+    expect(await frame(h.send, 'vendor-1', { action: 'send', to: 'dup-1', payload: 'once', id: 'order-1' })).toEqual({
+      type: 'accepted',
+      id,
+    });
     await deliverAll(0);
     expect(await inboxOf('dup-1')).toEqual([]);
   });
@@ -194,6 +199,31 @@ describe('deliver', () => {
     await deliverAll(0);
     expect((await connectionsOf('ghost')).map((c) => c.connectionId)).toEqual([young.connectionId]);
     expect(await inboxOf('ghost')).toHaveLength(1);
+  });
+
+  it('retries a connect-time push that finds the connection still in $connect, but not one long gone', async () => {
+    await frame(h.send, 'vendor-1', { action: 'send', to: 'slowpoke', payload: 'waiting' });
+    await deliverAll(0);
+    const sent = await receiveEvent(backend.clients.sqs, queueUrl(), 0);
+    expect(sent.Records).toEqual([]);
+    const template = { messageId: '', receiptHandle: '', attributes: {}, messageAttributes: {}, md5OfBody: '' };
+    const connected = (messageId: string, connectedAt: number) => ({
+      ...template,
+      messageId,
+      eventSource: 'aws:sqs',
+      eventSourceARN: 'arn:aws:sqs:us-east-1:000000000000:ingest',
+      awsRegion: 'us-east-1',
+      // No socket has this id: the local gateway answers 410, as API Gateway does during $connect.
+      body: JSON.stringify({ kind: 'connected', clientId: 'slowpoke', connectionId: 'Zm9vYmFyYmF6cXU=', connectedAt }),
+    });
+    const young = connected('8d1f4c1e-6f0e-4a53-9b1e-1f2d3c4b5a69', Date.now());
+    const old = connected('0b7f3a2d-1c4e-4f5a-8b6c-7d8e9f0a1b2c', Date.now() - 120_000);
+    const response = (await h.deliver(
+      { Records: [young, old] } as never,
+      lambdaContext('deliver'),
+    )) as SQSBatchResponse;
+    expect(response.batchItemFailures).toEqual([{ itemIdentifier: young.messageId }]);
+    expect(await inboxOf('slowpoke')).toHaveLength(1);
   });
 
   it('reports only the poison record of a batch for retry', async () => {

@@ -71,6 +71,11 @@ describe('publish and send', () => {
       message: `payload is ${limit + 2} bytes; the limit is ${limit}`,
       ref: 'big',
     });
+    const received = await backend.clients.sqs.send(
+      new ReceiveMessageCommand({ QueueUrl: env('INGEST_QUEUE_URL'), MaxNumberOfMessages: 10, WaitTimeSeconds: 1 }),
+    );
+    const topics = (received.Messages ?? []).map((m) => JSON.parse(m.Body as string).message?.topic);
+    expect(topics).not.toContain('big');
   });
 });
 

@@ -215,4 +215,25 @@ describe('Lambda runtime', () => {
     await own.stop();
     await expect(pending).resolves.toMatchObject({ ok: false, error: { name: 'Runtime.ExitError' } });
   });
+
+  it('fails invocations still waiting for an instance when the runtime stops, and starts no new one', async () => {
+    const slow = functions.find((f) => f.logicalId === 'Slow') as FunctionModel;
+    const own = new LambdaRuntime({
+      functions: [slow],
+      environment: () => ({}),
+      spy: new Spy(),
+      sink: () => {},
+      maxConcurrency: 1,
+    });
+    const calls = [own.invoke('Slow', {}), own.invoke('Slow', {}), own.invoke('Slow', {})];
+    await new Promise((r) => setTimeout(r, 100));
+    await own.stop();
+    const results = await Promise.all(calls);
+    expect(results.map((r) => (r.ok ? 'ok' : r.error.name))).toEqual([
+      'Runtime.ExitError',
+      'Runtime.ExitError',
+      'Runtime.ExitError',
+    ]);
+    expect(own.pool('Slow')?.size).toBe(0);
+  });
 });
