@@ -1,6 +1,7 @@
 import { randomBytes, randomUUID } from 'node:crypto';
-import { ReceiveMessageCommand, type SQSClient, type Message as SqsMessage } from '@aws-sdk/client-sqs';
+import { ReceiveMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
 import type { Context, SQSEvent } from 'aws-lambda';
+import { toSqsRecord } from '../../local/sqs/records.js';
 
 /** An id in API Gateway's format: 16 characters of URL-safe base64 ending in `=` (e.g. `R1kmxc2VNjMCFIA=`). */
 export function gatewayId(): string {
@@ -91,20 +92,7 @@ export async function receiveEvent(sqs: SQSClient, queueUrl: string, waitSeconds
       MessageSystemAttributeNames: ['All'],
     }),
   );
-  return { Records: (received.Messages ?? []).map((m) => sqsRecord(m, queueUrl)) };
-}
-
-export function sqsRecord(message: SqsMessage, queueUrl: string): SQSEvent['Records'][number] {
-  const name = queueUrl.split('/').pop();
-  return {
-    messageId: message.MessageId as string,
-    receiptHandle: message.ReceiptHandle as string,
-    body: message.Body as string,
-    attributes: message.Attributes as unknown as SQSEvent['Records'][number]['attributes'],
-    messageAttributes: {},
-    md5OfBody: message.MD5OfBody as string,
-    eventSource: 'aws:sqs',
-    eventSourceARN: `arn:aws:sqs:us-east-1:000000000000:${name}`,
-    awsRegion: 'us-east-1',
-  };
+  const arn = `arn:aws:sqs:us-east-1:000000000000:${queueUrl.split('/').pop()}`;
+  // Shaped by the local event source mapping's own builder, so these tests see what the runtime would send.
+  return { Records: (received.Messages ?? []).map((m) => toSqsRecord(m, arn, 'us-east-1')) };
 }
