@@ -214,8 +214,7 @@ export class PostboxStack extends Stack {
       'write',
     );
 
-    // Replay only reads and updates the caller's own inbox and posts to the calling connection; it needs no
-    // connections table (docs/architecture.md lists one, but the handler never reads it).
+    // Replay only reads and updates the caller's own inbox and posts to the calling connection: no connections table.
     const replay = handler('replay', {
       description: "Postbox replay: re-sends the caller's unacked messages, oldest first",
       timeout: REPLAY_TIMEOUT,

@@ -1,7 +1,7 @@
 import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer } from 'ws';
+import { listen } from '../net.js';
 import { closeByGateway } from './closeConnection.js';
 import { ConnectionRegistry } from './connections.js';
 import { routeConnections } from './connectionsRouter.js';
@@ -100,14 +100,4 @@ async function stop(ctx: GatewayContext, server: Server, sockets: Set<Duplex>): 
   await closed;
   // Sockets destroyed above close on the next turns; give their `$disconnect` its chance too.
   await ctx.tasks.drain(STOP_GRACE_MS);
-}
-
-function listen(server: Server, port: number, host: string): Promise<number> {
-  return new Promise((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(port, host, () => {
-      server.off('error', reject);
-      resolve((server.address() as AddressInfo).port);
-    });
-  });
 }

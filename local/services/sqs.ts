@@ -21,7 +21,7 @@ export async function startSqs(host: string, observe?: RequestObserver): Promise
 }
 
 /** `AmazonSQS.SendMessage` → `SendMessage` (the SDK speaks SQS's JSON protocol). */
-export function operationOf(target: string | string[] | undefined): string {
+function operationOf(target: string | string[] | undefined): string {
   return String(target ?? 'unknown')
     .split('.')
     .pop() as string;
