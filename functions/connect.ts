@@ -19,7 +19,9 @@ export const handler = async (event: WebSocketEvent, context: Context): Promise<
     return { statusCode: 403 };
   }
   await addConnection(connectionsTable, { clientId, connectionId, connectedAt }, ttlSeconds);
-  await enqueueConnected(queueUrl, clientId, connectionId, connectedAt);
+  // Read after the row is written: deliver runs that began routing from now on find this connection themselves.
+  const routedBefore = Date.now();
+  await enqueueConnected(queueUrl, { clientId, connectionId, connectedAt, routedBefore });
   logger.info('connected', { clientId, connectionId });
   return { statusCode: 200 };
 };

@@ -9,6 +9,7 @@ const config = {
   inboxTable: requireEnv('INBOX_TABLE'),
   processedTable: requireEnv('PROCESSED_TABLE'),
   callbackUrl: requireEnv('CALLBACK_URL'),
+  queueUrl: requireEnv('INGEST_QUEUE_URL'),
   messageTtlSeconds: numberEnv('MESSAGE_TTL_SECONDS', 1_209_600),
   processedTtlSeconds: numberEnv('PROCESSED_TTL_SECONDS', 1_209_600),
   // API Gateway's 29 s integration timeout bounds how long a connection can sit in $connect answering 410.

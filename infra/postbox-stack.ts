@@ -225,6 +225,7 @@ export class PostboxStack extends Stack {
       memorySize: DELIVER_MEMORY_MB,
       timeout: DELIVER_TIMEOUT,
       environment: {
+        INGEST_QUEUE_URL: queue.queueUrl,
         MESSAGE_TTL_SECONDS: String((props.messageTtl ?? Duration.days(14)).toSeconds()),
         // A marker must outlive every SQS copy of its message, and SQS keeps a message at most `retention`.
         PROCESSED_TTL_SECONDS: String(retention.toSeconds()),
@@ -235,6 +236,8 @@ export class PostboxStack extends Stack {
       .bindTable('INBOX_TABLE', inbox, 'readWrite')
       .bindTable('PROCESSED_TABLE', processed, 'readWrite');
     this.messageQueue.addConsumer(deliver.function, props.delivery);
+    // A live push that meets a connection still in $connect asks again for that connection's connect-time push.
+    queue.grantSendMessages(deliver.function);
 
     this.handlers = {
       authorize,

@@ -38,13 +38,18 @@ export async function removeStaleConnection(
   return true;
 }
 
-/** A client's live connections (one Query on the partition key; rows past their expiry are ignored). */
+/**
+ * A client's live connections (one Query on the partition key; rows past their expiry are ignored). The read is
+ * strongly consistent: a connection recorded before the lookup began must be in it, since the push after its
+ * connect leaves out the messages routed after it was recorded.
+ */
 export async function connectionsOf(table: string, clientId: string, now = Date.now()): Promise<Connection[]> {
   const connections: Connection[] = [];
   const items = queryItems({
     TableName: table,
     KeyConditionExpression: 'clientId = :c',
     ExpressionAttributeValues: { ':c': clientId },
+    ConsistentRead: true,
   });
   for await (const item of items) {
     if (typeof item.expiresAt === 'number' && item.expiresAt * 1000 <= now) continue;

@@ -5,7 +5,7 @@ import { logger } from './logger.js';
 import { alreadyProcessed, markProcessed } from './processed.js';
 import { type Message, messageFrame } from './protocol.js';
 import { pushFrame } from './push.js';
-import { ingestBody } from './queue.js';
+import { enqueueConnected, ingestBody } from './queue.js';
 import { replayInbox } from './replay.js';
 import { subscribersOf } from './subscriptions.js';
 
@@ -15,6 +15,8 @@ export interface DeliverConfig {
   inboxTable: string;
   processedTable: string;
   callbackUrl: string;
+  /** The ingest queue, for a connect-time push asked again after a live push met a connection still in $connect. */
+  queueUrl: string;
   messageTtlSeconds: number;
   processedTtlSeconds: number;
   /** A Gone connection younger than this may still be inside its $connect and is kept. */
@@ -35,7 +37,13 @@ export interface IngestRecord {
 export async function deliverBatch(records: IngestRecord[], config: DeliverConfig): Promise<string[]> {
   const failed = new Set<string>();
   const messages = new Map<string, { message: Message; recordIds: string[] }>();
-  const connects: { recordId: string; clientId: string; connectionId: string; connectedAt?: number }[] = [];
+  const connects: {
+    recordId: string;
+    clientId: string;
+    connectionId: string;
+    connectedAt?: number;
+    routedBefore?: number;
+  }[] = [];
   for (const record of records) {
     const parsed = ingestBody.safeParse(parseJson(record.body));
     if (!parsed.success) {
@@ -55,9 +63,10 @@ export async function deliverBatch(records: IngestRecord[], config: DeliverConfi
   };
   await Promise.all([
     fanOut([...messages.values()], config).then(fail),
-    ...connects.map(async ({ recordId, clientId, connectionId, connectedAt }) => {
+    ...connects.map(async ({ recordId, clientId, connectionId, connectedAt, routedBefore }) => {
       try {
-        const { count, gone } = await replayInbox(config.inboxTable, config.callbackUrl, clientId, connectionId);
+        const { inboxTable, callbackUrl } = config;
+        const { count, gone } = await replayInbox(inboxTable, callbackUrl, clientId, connectionId, routedBefore);
         logger.info('pending inbox pushed after connect', { clientId, connectionId, count, gone });
         // Gone this early most likely means $connect is still running (API Gateway answers 410 until it ends):
         // let SQS bring the record back rather than leave the inbox waiting for the client's next replay.
@@ -76,6 +85,8 @@ type Entry = { message: Message; recordIds: string[] };
 /** Writes each new message into its recipients' inboxes, then pushes it; returns the record ids to retry. */
 async function fanOut(entries: Entry[], config: DeliverConfig): Promise<string[]> {
   if (entries.length === 0) return [];
+  // Taken before any lookup: a connection recorded after this moment may be missing from them (see inboxItem).
+  const routedAt = Date.now();
   const subscribers = memo((topic: string) => subscribersOf(config.subscriptionsTable, topic));
   const connections = memo((clientId: string) => connectionsOf(config.connectionsTable, clientId));
   // The duplicate check and the recipient lookups do not depend on each other: one round trip instead of two.
@@ -110,7 +121,7 @@ async function fanOut(entries: Entry[], config: DeliverConfig): Promise<string[]
   const items = planned.flatMap(({ entry, live }, index) =>
     (live ?? []).map(({ clientId, to }) => ({
       index,
-      item: inboxItem(clientId, entry.message, to.length > 0 ? 1 : 0, config.messageTtlSeconds),
+      item: inboxItem(clientId, entry.message, to.length > 0 ? 1 : 0, config.messageTtlSeconds, routedAt),
     })),
   );
   const failedWrites = await batchWriteSettled(
@@ -122,6 +133,7 @@ async function fanOut(entries: Entry[], config: DeliverConfig): Promise<string[]
 
   // Markers and pushes go out together: a marker that fails to be written sends its records back to SQS, since
   // without it a later duplicate of the record would write the inbox item again after the client acked it.
+  const connecting = new Map<string, Connection>();
   const [markersWritten] = await Promise.all([
     markProcessed(
       config.processedTable,
@@ -135,23 +147,50 @@ async function fanOut(entries: Entry[], config: DeliverConfig): Promise<string[]
       },
     ),
     ...delivered.flatMap(({ entry, live }) =>
-      (live ?? []).flatMap(({ to }) => to.map((connection) => pushLive(entry.message, connection, config))),
+      (live ?? []).flatMap(({ to }) =>
+        to.map(async (connection) => {
+          if ((await pushLive(entry.message, connection, config)) === 'connecting')
+            connecting.set(connection.connectionId, connection);
+        }),
+      ),
     ),
   ]);
+  await Promise.all([...connecting.values()].map((connection) => askForConnectPush(connection, config)));
   // One line per batch, not per message: logging is a cost per message too.
   logger.info('messages delivered', { messageIds: delivered.map(({ entry }) => entry.message.id) });
   const retry = markersWritten ? planned.filter((plan) => !delivered.includes(plan)) : planned;
   return retry.flatMap(({ entry }) => entry.recordIds);
 }
 
-async function pushLive(message: Message, connection: Connection, config: DeliverConfig): Promise<void> {
+/** `connecting` means API Gateway answered Gone to a connection young enough to be still inside its $connect. */
+async function pushLive(
+  message: Message,
+  connection: Connection,
+  config: DeliverConfig,
+): Promise<'sent' | 'gone' | 'connecting' | 'failed'> {
   try {
-    if ((await pushFrame(config.callbackUrl, connection.connectionId, messageFrame(message, 1))) === 'sent') return;
+    if ((await pushFrame(config.callbackUrl, connection.connectionId, messageFrame(message, 1))) === 'sent')
+      return 'sent';
     const removed = await removeStaleConnection(config.connectionsTable, connection, config.goneGraceMs);
     logger.info('connection gone', { connectionId: connection.connectionId, removed });
+    return removed ? 'gone' : 'connecting';
   } catch (err) {
     // The message is safe in the inbox; the client gets it on its next connect or replay.
     logger.warn('push failed', { messageId: message.id, connectionId: connection.connectionId, error: err as Error });
+    return 'failed';
+  }
+}
+
+/**
+ * The push after this connection's connect leaves out what was routed after the connection was recorded, so a live
+ * push that met it still in $connect asks for another one covering up to now.
+ */
+async function askForConnectPush(connection: Connection, config: DeliverConfig): Promise<void> {
+  const { clientId, connectionId, connectedAt } = connection;
+  try {
+    await enqueueConnected(config.queueUrl, { clientId, connectionId, connectedAt, routedBefore: Date.now() });
+  } catch (err) {
+    logger.error('connect push not asked again', { clientId, connectionId, error: err as Error });
   }
 }
 

@@ -15,23 +15,28 @@ export interface Pending {
   attempt: number;
 }
 
-/** One inbox item per recipient; it stays until acked or until `ttlSeconds` pass. */
-export function inboxItem(clientId: string, message: Message, attempt: number, ttlSeconds: number, now = Date.now()) {
+/**
+ * One inbox item per recipient; it stays until acked or until `ttlSeconds` pass. `routedAt` is when deliver began
+ * looking up the recipient's live connections: a connection recorded after that moment did not get the live push,
+ * so the push after its connect must send the item (see `pendingMessages`).
+ */
+export function inboxItem(
+  clientId: string,
+  message: Message,
+  attempt: number,
+  ttlSeconds: number,
+  routedAt: number,
+  now = Date.now(),
+) {
   return {
     clientId,
     messageId: message.id,
     seq: message.seq,
     message: JSON.stringify(message),
     attempt,
+    routedAt,
     expiresAt: Math.floor(now / 1000) + ttlSeconds,
   };
-}
-
-export async function writeInbox(table: string, items: ReturnType<typeof inboxItem>[]): Promise<void> {
-  await batchWrite(
-    table,
-    items.map((Item) => ({ PutRequest: { Item } })),
-  );
 }
 
 /** Deletes from the caller's own inbox: the key carries the caller's clientId, so another inbox is out of reach. */
@@ -42,18 +47,29 @@ export async function ackMessages(table: string, clientId: string, ids: string[]
   );
 }
 
-/** The client's unacked messages, oldest first, page by page. */
-export async function* pendingMessages(table: string, clientId: string, now = Date.now()): AsyncGenerator<Pending> {
+/**
+ * The client's unacked messages, oldest first, page by page. With `routedBefore`, only those whose live push was
+ * routed before that moment: later ones were already pushed to every connection recorded by then.
+ */
+export async function* pendingMessages(
+  table: string,
+  clientId: string,
+  routedBefore?: number,
+  now = Date.now(),
+): AsyncGenerator<Pending> {
   const items = queryItems({
     TableName: table,
     IndexName: BY_SEQ_INDEX,
     KeyConditionExpression: 'clientId = :c',
     ExpressionAttributeValues: { ':c': clientId },
     ScanIndexForward: true,
+    // An item written just before this read must be in it, or it would wait for the client's next replay.
+    ConsistentRead: true,
   });
   for await (const item of items) {
     // TTL deletion is best-effort on AWS and absent locally: an expired item must not come back.
     if (typeof item.expiresAt === 'number' && item.expiresAt * 1000 <= now) continue;
+    if (routedBefore !== undefined && typeof item.routedAt === 'number' && item.routedAt >= routedBefore) continue;
     const message = readMessage(item.message);
     if (!message) {
       // One unreadable item must not block the rest of the inbox on every connect and replay.

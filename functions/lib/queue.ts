@@ -11,6 +11,8 @@ export const ingestBody = z.discriminatedUnion('kind', [
     clientId: z.string(),
     connectionId: z.string(),
     connectedAt: z.number().optional(),
+    /** Push only the inbox items routed before this time (epoch ms); newer ones had their live push. */
+    routedBefore: z.number().optional(),
   }),
 ]);
 export type IngestBody = z.infer<typeof ingestBody>;
@@ -19,17 +21,19 @@ export async function enqueueMessage(queueUrl: string, message: Message): Promis
   await send(queueUrl, { kind: 'message', message });
 }
 
+export interface ConnectedPush {
+  clientId: string;
+  connectionId: string;
+  connectedAt: number;
+  routedBefore: number;
+}
+
 /**
- * Asks the deliver function to push a new connection's pending inbox. Delayed by a second because API Gateway
- * answers 410 to posts made while the connection's $connect is still running.
+ * Asks the deliver function to push a connection's pending inbox. Delayed by a second because API Gateway answers
+ * 410 to posts made while the connection's $connect is still running.
  */
-export async function enqueueConnected(
-  queueUrl: string,
-  clientId: string,
-  connectionId: string,
-  connectedAt: number,
-): Promise<void> {
-  await send(queueUrl, { kind: 'connected', clientId, connectionId, connectedAt }, 1);
+export async function enqueueConnected(queueUrl: string, push: ConnectedPush): Promise<void> {
+  await send(queueUrl, { kind: 'connected', ...push }, 1);
 }
 
 async function send(queueUrl: string, body: IngestBody, delaySeconds?: number): Promise<void> {

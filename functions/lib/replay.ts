@@ -11,16 +11,18 @@ export interface ReplayResult {
 
 /**
  * Sends a client's unacked messages to one of its connections, oldest first and one at a time so they arrive in
- * order. Each send bumps the message's `attempt`.
+ * order. Each send bumps the message's `attempt`. `routedBefore` limits it to the messages routed before then
+ * (see `pendingMessages`).
  */
 export async function replayInbox(
   inboxTable: string,
   callbackUrl: string,
   clientId: string,
   connectionId: string,
+  routedBefore?: number,
 ): Promise<ReplayResult> {
   let count = 0;
-  for await (const { message, attempt } of pendingMessages(inboxTable, clientId)) {
+  for await (const { message, attempt } of pendingMessages(inboxTable, clientId, routedBefore)) {
     const next = attempt + 1;
     if ((await pushFrame(callbackUrl, connectionId, messageFrame(message, next))) === 'gone')
       return { count, gone: true };

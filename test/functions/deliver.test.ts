@@ -95,6 +95,23 @@ async function deliverAll(waitSeconds = 1): Promise<void> {
   }
 }
 
+/** Takes records off the ingest queue (earlier tests' leftovers included) until one whose body matches. */
+async function takeQueued(matches: (body: Record<string, unknown>) => boolean): Promise<Record<string, unknown>> {
+  for (let tries = 0; tries < 5; tries++) {
+    const event = await receiveEvent(backend.clients.sqs, queueUrl(), 2);
+    if (event.Records.length === 0) continue;
+    await backend.clients.sqs.send(
+      new DeleteMessageBatchCommand({
+        QueueUrl: queueUrl(),
+        Entries: event.Records.map((r, i) => ({ Id: String(i), ReceiptHandle: r.receiptHandle })),
+      }),
+    );
+    const found = event.Records.map((r) => JSON.parse(r.body) as Record<string, unknown>).find(matches);
+    if (found) return found;
+  }
+  throw new Error('no matching record on the ingest queue');
+}
+
 async function publish(from: string, topic: string, payload: unknown) {
   const reply = await frame(h.publish, from, { action: 'publish', topic, payload });
   expect(reply.type).toBe('accepted');
@@ -133,6 +150,17 @@ describe('deliver', () => {
     const pushed = [await client.next(), await client.next(), await client.next()];
     expect(pushed.map((f) => f.id)).toEqual(ids);
     expect(pushed.map((f) => f.attempt)).toEqual([1, 1, 1]);
+  });
+
+  it('does not push again after connect what the live push already gave the new connection', async () => {
+    await frame(h.subscribe, 'early-1', { action: 'subscribe', topic: 'early' });
+    const { client } = await connect('early-1');
+    const id = await publish('vendor-1', 'early', 'hot');
+    await deliverAll(0); // the live push; $connect's own record is still delayed
+    expect(await client.nextMatching((f) => f.type === 'message')).toMatchObject({ id, attempt: 1 });
+    await deliverAll(2); // now $connect's record: its push leaves out what was routed after the connection was recorded
+    expect(client.messages().map((f) => f.id)).toEqual([id]);
+    expect((await inboxOf('early-1')).map((m) => m.id)).toEqual([id]);
   });
 
   it('replays unacked messages oldest first on request, then says how many, counting the attempt', async () => {
@@ -195,10 +223,22 @@ describe('deliver', () => {
     const stale = { clientId: 'ghost', connectionId: 'R1kmxc2VNjMCFIA=', connectedAt: now - 60_000 };
     const young = { clientId: 'ghost', connectionId: 'JC1dgf9yoAMCK-g=', connectedAt: now };
     for (const item of [stale, young]) await db.send(new PutCommand({ TableName: table, Item: item }));
+    const before = Date.now();
     await frame(h.send, 'vendor-1', { action: 'send', to: 'ghost', payload: 'boo' });
     await deliverAll(0);
     expect((await connectionsOf('ghost')).map((c) => c.connectionId)).toEqual([young.connectionId]);
     expect(await inboxOf('ghost')).toHaveLength(1);
+    // The young one missed its live push, and its own connect-time push leaves out what was routed after it was
+    // recorded: deliver asks for another one, covering up to now.
+    const asked = await takeQueued((body) => body.clientId === 'ghost');
+    expect(asked).toEqual({
+      kind: 'connected',
+      clientId: 'ghost',
+      connectionId: young.connectionId,
+      connectedAt: now,
+      routedBefore: expect.any(Number),
+    });
+    expect(asked.routedBefore).toBeGreaterThan(before);
   });
 
   it('retries a connect-time push that finds the connection still in $connect, but not one long gone', async () => {

@@ -23,6 +23,7 @@ const ENVIRONMENT: Record<HandlerName, string[]> = {
     'INBOX_TABLE',
     'PROCESSED_TABLE',
     'CALLBACK_URL',
+    'INGEST_QUEUE_URL',
     'MESSAGE_TTL_SECONDS',
     'PROCESSED_TTL_SECONDS',
   ],

@@ -36,7 +36,7 @@ const EXPECTED: Record<HandlerName, Expected> = {
     [[...READ, ...WRITE], 'connections'],
     [[...READ, ...WRITE], 'inbox'],
     [[...READ, ...WRITE], 'processed'],
-    [CONSUME, 'queue'],
+    [[...CONSUME, ...SEND], 'queue'],
     [MANAGE, 'api'],
   ],
 };
