@@ -114,7 +114,13 @@ export async function startLocal(options: StartLocalOptions = {}): Promise<Local
     stops.push(() => gateway.stop());
     gatewayBaseUrl = gateway.httpUrl;
 
-    const pollers = startEventSources(model, { sqsEndpoint: endpoints.sqs, invoke: runtime.invoke, spy, sink });
+    const pollers = startEventSources(model, {
+      sqsEndpoint: endpoints.sqs,
+      invoke: runtime.invoke,
+      instancesOf: runtime.instancesOf,
+      spy,
+      sink,
+    });
     stops.push(() => pollers.stop());
 
     return {

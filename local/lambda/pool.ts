@@ -62,6 +62,11 @@ export class FunctionPool {
     return { requestId, result: { ok: false, error: { ...pick(outcome.error), requestId } } };
   }
 
+  /** The most instances this function runs at once here: the local limit, or its reserved concurrency if lower. */
+  get maxInstances(): number {
+    return this.#max;
+  }
+
   /** Instances currently running (busy or idle). */
   get size(): number {
     return this.#all.size;

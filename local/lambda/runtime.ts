@@ -52,6 +52,9 @@ export class LambdaRuntime {
     return result;
   };
 
+  /** How many instances of the function run at once here. */
+  readonly instancesOf = (functionId: string): number => this.#pools.get(functionId)?.maxInstances ?? 1;
+
   pool(functionId: string): FunctionPool | undefined {
     return this.#pools.get(functionId);
   }

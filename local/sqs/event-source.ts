@@ -14,6 +14,12 @@ export const DEFAULT_POLLERS = 5;
 export interface EventSourceOptions {
   config: PollerConfig;
   maximumConcurrency?: number;
+  /**
+   * How many instances of the function can run at once here. On AWS each poller's batch gets an instance of its
+   * own at once; a local poller with no instance to run its batch would sit on it while its visibility timeout runs,
+   * and the backlog would be cut into many small batches. So pollers are capped at this number.
+   */
+  instances?: number;
   deadLetter?: DeadLetterTarget;
   sqs: SQSClient;
   invoke: Invoke;
@@ -25,14 +31,16 @@ export interface RunningEventSource {
   stop(): Promise<void>;
 }
 
-/** Runs one SQS event source mapping: up to `MaximumConcurrency` pollers, each handling one batch at a time. */
+/**
+ * Runs one SQS event source mapping: up to `MaximumConcurrency` pollers (no more than the function's local
+ * instances), each handling one batch at a time.
+ */
 export function startEventSource(options: EventSourceOptions): RunningEventSource {
   const controller = new AbortController();
   const deadLetters = options.deadLetter && new DeadLetterWatch(options.sqs, options.deadLetter, options.spy);
   const deps = { sqs: options.sqs, invoke: options.invoke, spy: options.spy, sink: options.sink, deadLetters };
-  const pollers = Array.from({ length: options.maximumConcurrency ?? DEFAULT_POLLERS }, () =>
-    runPoller(options.config, deps, controller.signal),
-  );
+  const count = Math.min(options.maximumConcurrency ?? DEFAULT_POLLERS, options.instances ?? Number.POSITIVE_INFINITY);
+  const pollers = Array.from({ length: Math.max(1, count) }, () => runPoller(options.config, deps, controller.signal));
   return {
     async stop() {
       // Aborting ends the pending long polls at once; a batch already handed to the function is finished and

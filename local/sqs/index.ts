@@ -14,6 +14,8 @@ export interface EventSourcesOptions {
   invoke: Invoke;
   spy: Spy;
   sink: LogSink;
+  /** How many instances of a function can run at once here (see `startEventSource`'s `instances`). */
+  instancesOf?: (functionId: string) => number;
 }
 
 /** Starts every enabled SQS event source mapping of the model; the queues must have been created. */
@@ -50,6 +52,7 @@ export function startEventSources(model: TemplateModel, options: EventSourcesOpt
           reportBatchItemFailures: mapping.reportBatchItemFailures,
         },
         maximumConcurrency: mapping.maximumConcurrency,
+        instances: options.instancesOf?.(fn.logicalId),
         deadLetter:
           dlq && queue.redrive
             ? {

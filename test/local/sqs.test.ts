@@ -48,7 +48,14 @@ describe('SQS event source mapping (against fauxqs)', () => {
   /** Starts a mapping on a fresh queue whose function is `handler`; returns the queue, the spy and the events seen. */
   async function mapping(
     handler: Handler,
-    options: { batchSize?: number; window?: number; report?: boolean; dlqMaxReceives?: number } = {},
+    options: {
+      batchSize?: number;
+      window?: number;
+      report?: boolean;
+      dlqMaxReceives?: number;
+      concurrency?: number;
+      instances?: number;
+    } = {},
   ) {
     const spy = new Spy();
     const events: SQSEvent[] = [];
@@ -82,7 +89,8 @@ describe('SQS event source mapping (against fauxqs)', () => {
           windowSeconds: options.window ?? 0,
           reportBatchItemFailures: options.report ?? false,
         },
-        maximumConcurrency: 1,
+        maximumConcurrency: options.concurrency ?? 1,
+        instances: options.instances,
         deadLetter: dlq && {
           queueName: queue.name,
           deadLetterQueueName: dlq.name,
@@ -149,6 +157,29 @@ describe('SQS event source mapping (against fauxqs)', () => {
     await send(queue.url, ['1', '2', '3', '4', '5', '6', '7']);
     await spy.waitFor({ kind: 'batch', size: 2 });
     expect(spy.events({ kind: 'batch' }).map((b) => b.size)).toEqual([5, 2]);
+  });
+
+  it('runs up to MaximumConcurrency batches at once, and no more than the function has instances', async () => {
+    const peakOf = async (options: { concurrency: number; instances?: number }) => {
+      let running = 0;
+      let peak = 0;
+      const { queue, spy } = await mapping(
+        async () => {
+          running += 1;
+          peak = Math.max(peak, running);
+          await new Promise((r) => setTimeout(r, 300));
+          running -= 1;
+          return null;
+        },
+        { batchSize: 1, ...options },
+      );
+      await send(queue.url, ['1', '2', '3', '4', '5', '6']);
+      await expect.poll(() => spy.events({ kind: 'batch' }).length, { timeout: 10_000 }).toBe(6);
+      return peak;
+    };
+    const [free, capped] = await Promise.all([peakOf({ concurrency: 3 }), peakOf({ concurrency: 3, instances: 1 })]);
+    expect(free).toBe(3);
+    expect(capped).toBe(1);
   });
 
   it('waits for the window to gather messages sent apart, and not without one', async () => {
