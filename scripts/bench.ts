@@ -22,6 +22,7 @@ const program = new Command('bench')
   .option('--rate <n>', 'offered rate of the latency run, msg/s', positive, 200)
   .option('--window <n>', 'most publishes awaiting their accepted reply', positive, 8)
   .option('--payload-bytes <n>', 'size of each payload as JSON', positive, 256)
+  .option('--concurrency <n>', 'instances per function the local runtime runs at once', positive, DEFAULT_INSTANCES)
   .option('--idle-timeout <ms>', 'a phase gives up after this long without progress', positive, 15_000)
   .option('--json', 'print the figures as JSON instead of a table')
   .parse();
@@ -35,6 +36,7 @@ interface Options {
   window: number;
   payloadBytes: number;
   idleTimeout: number;
+  concurrency: number;
   json?: boolean;
 }
 
@@ -88,7 +90,7 @@ async function main(): Promise<void> {
     await relay.stop();
   }
 
-  const postbox = await startPostbox(DEFAULT_INSTANCES);
+  const postbox = await startPostbox(o.concurrency);
   let postboxResults: Awaited<ReturnType<typeof measure>>;
   try {
     postboxResults = await measure(postbox.target, o, fanOutMessages);
@@ -106,7 +108,7 @@ async function main(): Promise<void> {
     fanOutSubscribers: o.subscribers,
     latencyMessages: o.latencyMessages,
     latencyRate: o.rate,
-    lambdaConcurrency: DEFAULT_INSTANCES,
+    lambdaConcurrency: o.concurrency,
     durationMs: performance.now() - started,
     postbox: postboxResults,
     relay: relayResults,

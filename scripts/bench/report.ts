@@ -44,6 +44,8 @@ export function formatReport(r: BenchResults): string {
     section(`(a) 1 publisher → 1 subscriber, ${r.messages} messages, window ${r.window}`),
     rate('delivered-and-acked msg/s', p.oneToOne.ackedPerSecond, q.oneToOne.ackedPerSecond, t.throughput),
     num('elapsed s', p.oneToOne.elapsedMs / 1000, q.oneToOne.elapsedMs / 1000),
+    num('CPU ms per delivery', cpuPerDelivery(p.oneToOne), cpuPerDelivery(q.oneToOne)),
+    num('CPU cores busy', p.oneToOne.cpuMs / p.oneToOne.elapsedMs, q.oneToOne.cpuMs / q.oneToOne.elapsedMs),
     count(
       'accepted / acked',
       `${p.oneToOne.accepted} / ${p.oneToOne.acked}`,
@@ -62,6 +64,7 @@ export function formatReport(r: BenchResults): string {
     section(`(b) 1 publisher → topic with ${r.fanOutSubscribers} subscribers, ${r.fanOutMessages} messages`),
     rate('deliveries/s (acked)', p.fanOut.ackedPerSecond, q.fanOut.ackedPerSecond),
     num('elapsed s', p.fanOut.elapsedMs / 1000, q.fanOut.elapsedMs / 1000),
+    num('CPU ms per delivery', cpuPerDelivery(p.fanOut), cpuPerDelivery(q.fanOut)),
     count('deliveries', p.fanOut.deliveries, q.fanOut.deliveries),
     lostRow('lost', p.fanOut.lost, q.fanOut.lost, t.lostFanOut),
     count('duplicated after ack', p.fanOut.duplicatesAfterAck, q.fanOut.duplicatesAfterAck),
@@ -176,4 +179,9 @@ function table(rows: string[][]): string {
             .trimEnd(),
     )
     .join('\n');
+}
+
+/** Process CPU (all threads, the benchmark's own clients included) per first receipt. */
+function cpuPerDelivery(r: { cpuMs: number; deliveries: number }): number {
+  return r.cpuMs / Math.max(1, r.deliveries);
 }

@@ -41,6 +41,8 @@ export interface ThroughputResult {
   tally?: TallySnapshot;
   /** API Gateway messages in (client frames, 32 KB units) during the measured window. */
   messagesIn: number;
+  /** CPU time of the whole process (every thread: gateway, services, functions, clients) during the window. */
+  cpuMs: number;
 }
 
 export interface LatencyResult {
@@ -75,6 +77,7 @@ export async function throughput(
     let next = 0;
     let publishing = true;
     const started = performance.now();
+    const cpuBefore = process.cpuUsage();
     const publish = async () => {
       while (next < options.messages) {
         const n = next++;
@@ -95,6 +98,7 @@ export async function throughput(
       options.idleMs,
     );
     const elapsedMs = completed.at - started;
+    const cpu = process.cpuUsage(cpuBefore);
     const tally = target.tally?.snapshot();
     const messagesIn = sumOf(clients, (c) => c.messagesIn) - inBefore;
     await published;
@@ -115,6 +119,7 @@ export async function throughput(
       completed: completed.ok,
       tally,
       messagesIn,
+      cpuMs: (cpu.user + cpu.system) / 1000,
     };
   } finally {
     await Promise.all(clients.map((c) => c.close()));
