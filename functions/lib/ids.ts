@@ -1,7 +1,19 @@
-import { createHash } from 'node:crypto';
+import { createHash, randomFillSync } from 'node:crypto';
 import { monotonicFactory } from 'ulid';
 
-const nextUlid = monotonicFactory();
+// ulid's own PRNG asks the OS for one byte per character (16 calls per id); drawing from a pooled buffer gives the
+// same cryptographic randomness for one call per 256 ids.
+const pool = new Uint8Array(4096);
+let next = pool.length;
+function pooledRandom(): number {
+  if (next === pool.length) {
+    randomFillSync(pool);
+    next = 0;
+  }
+  return (pool[next++] as number) / 256;
+}
+
+const nextUlid = monotonicFactory(pooledRandom);
 
 /** A ULID: unique, and sorting as text sorts by creation time (monotonic within one container). */
 export function newSeq(now = Date.now()): string {
