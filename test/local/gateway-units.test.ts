@@ -99,8 +99,8 @@ describe('frame scanner', () => {
 });
 
 describe('AWS-format values', () => {
-  it('makes 16-character URL-safe base64 ids ending in =, like R1kmxc2VNjMCFIA=', () => {
-    const ids = Array.from({ length: 200 }, () => newAwsId(defaultDeps));
+  it('makes 16-character URL-safe base64 ids ending in =, like R1kmxc2VNjMCFIA=, unique past a pool refill', () => {
+    const ids = Array.from({ length: 2000 }, () => newAwsId(defaultDeps));
     for (const id of ids) expect(id).toMatch(/^[A-Za-z0-9_-]{15}=$/);
     expect(new Set(ids).size).toBe(ids.length);
   });
