@@ -17,8 +17,8 @@ export interface Pending {
 
 /**
  * One inbox item per recipient; it stays until acked or until `ttlSeconds` pass. `routedAt` is when deliver began
- * looking up the recipient's live connections: a connection recorded after that moment did not get the live push,
- * so the push after its connect must send the item (see `pendingMessages`).
+ * looking up the recipient's live connections: a connection recorded after that moment may have missed the live
+ * push, so the push after its connect sends the item (see `pendingMessages`).
  */
 export function inboxItem(
   clientId: string,
