@@ -72,6 +72,9 @@ export async function createGateway(options: StartGatewayOptions, deps: GatewayD
   server.on('upgrade', (req, socket, head: Buffer) => {
     sockets.add(socket);
     socket.once('close', () => sockets.delete(socket));
+    // Node drops its own error listener at 'upgrade' and ws adds one only in handleUpgrade: a client resetting while
+    // the authorizer or $connect runs would otherwise crash the process. The handshake sees `socket.destroyed`.
+    socket.on('error', () => socket.destroy());
     ctx.tasks.run(`handshake ${req.url}`, () =>
       handleUpgrade(ctx, wss, protocols, { req, socket, head }).catch((error: unknown) => {
         refuseUpgrade(socket, 500);

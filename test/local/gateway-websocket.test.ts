@@ -1,3 +1,4 @@
+import { connect as connectTcp } from 'node:net';
 import { APIGatewayProxyWebsocketEventSchema } from '@aws-lambda-powertools/parser/schemas';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
@@ -184,6 +185,30 @@ describe('handshake', () => {
       status: 504,
       body: '{"message":"Endpoint request timed out"}',
     });
+  });
+
+  it('survives a client that resets its socket while $connect runs', async () => {
+    const { port } = new URL(gateway.url);
+    const socket = connectTcp(Number(port), '127.0.0.1');
+    await new Promise((resolve) => socket.once('connect', resolve));
+    socket.write(
+      [
+        'GET /?token=ok&connect=slow HTTP/1.1',
+        `Host: 127.0.0.1:${port}`,
+        'Upgrade: websocket',
+        'Connection: Upgrade',
+        'Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==',
+        'Sec-WebSocket-Version: 13',
+        '',
+        '',
+      ].join('\r\n'),
+    );
+    await sleep(100);
+    socket.resetAndDestroy();
+    await sleep(500);
+    const client = await WsClient.connect(url('token=ok'));
+    expect((await whoami(client)).connectionId).toMatch(ID);
+    await client.close();
   });
 
   it('echoes the subprotocol $connect chose', async () => {
