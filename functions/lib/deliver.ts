@@ -5,7 +5,7 @@ import { logger } from './logger.js';
 import { alreadyProcessed, markProcessed } from './processed.js';
 import { type Message, messageFrame } from './protocol.js';
 import { pushFrame } from './push.js';
-import { enqueueConnected, ingestBody } from './queue.js';
+import { enqueueConnected, type IngestBody, ingestBody } from './queue.js';
 import { replayInbox } from './replay.js';
 import { subscribersOf } from './subscriptions.js';
 
@@ -37,13 +37,7 @@ export interface IngestRecord {
 export async function deliverBatch(records: IngestRecord[], config: DeliverConfig): Promise<string[]> {
   const failed = new Set<string>();
   const messages = new Map<string, { message: Message; recordIds: string[] }>();
-  const connects: {
-    recordId: string;
-    clientId: string;
-    connectionId: string;
-    connectedAt?: number;
-    routedBefore?: number;
-  }[] = [];
+  const connects: (Omit<Extract<IngestBody, { kind: 'connected' }>, 'kind'> & { recordId: string })[] = [];
   for (const record of records) {
     const parsed = ingestBody.safeParse(parseJson(record.body));
     if (!parsed.success) {

@@ -1,16 +1,11 @@
 import { apiGatewayId, derivedUuid } from './naming.js';
-import type { CfnTemplate, FunctionModel, PhysicalValues, QueueModel, SecretModel, TableModel } from './types.js';
+import type { PhysicalValues, TemplateModel } from './types.js';
 
-export interface SeedInput {
-  template: CfnTemplate;
-  stackName: string;
-  region: string;
-  accountId: string;
-  functions: Map<string, FunctionModel>;
-  queues: Map<string, QueueModel>;
-  tables: Map<string, TableModel>;
-  secrets: Map<string, SecretModel>;
-}
+/** The parts of the model known before physical values exist. */
+export type SeedInput = Pick<
+  TemplateModel,
+  'template' | 'stackName' | 'region' | 'accountId' | 'functions' | 'queues' | 'tables' | 'secrets'
+>;
 
 /**
  * The values CloudFormation would return for `Ref`/`Fn::GetAtt` that are fixed by names alone (see the
