@@ -44,7 +44,7 @@ describe('embedded services', () => {
       expect(notes).toEqual(['DynamoDB TTL is not enforced locally (dynalite): expired items stay until deleted']);
       const table = await clients.dynamodb.send(new DescribeTableCommand({ TableName: 'inbox' }));
       expect(table.Table?.LocalSecondaryIndexes?.[0]?.IndexName).toBe('bySeq');
-      expect(table.Table?.BillingModeSummary?.BillingMode ?? 'PAY_PER_REQUEST').toBe('PAY_PER_REQUEST');
+      expect(table.Table?.BillingModeSummary?.BillingMode).toBe('PAY_PER_REQUEST');
 
       const dlq = await createQueue(clients.sqs, 'ingest-dlq', { MessageRetentionPeriod: 1209600 });
       const ingest = await createQueue(clients.sqs, 'ingest', {

@@ -84,8 +84,9 @@ describe('startLocal on the synthesized fixture app', () => {
     expect(local.port).toBeGreaterThan(0);
   });
 
-  it('refuses a connection its authorizer denies', async () => {
-    await expect(connect('')).rejects.toThrow(/Unexpected server response: 40[13]/);
+  it('refuses a connection its authorizer denies with 403, and one without the identity source with 401', async () => {
+    await expect(connect('?name=mallory')).rejects.toThrow(/Unexpected server response: 403/);
+    await expect(connect('')).rejects.toThrow(/Unexpected server response: 401/);
   });
 
   it('answers on the two-way route, with CALLBACK_URL pointing at the local gateway, and drains the queue', async () => {

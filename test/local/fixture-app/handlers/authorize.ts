@@ -1,4 +1,4 @@
-/** Allows any connection that names itself with `?name=`; the name becomes the principal. */
+/** Allows any connection that names itself with `?name=`, except `mallory`; the name becomes the principal. */
 export async function handler(event: {
   methodArn: string;
   queryStringParameters?: Record<string, string>;
@@ -8,7 +8,13 @@ export async function handler(event: {
     principalId: name ?? 'anonymous',
     policyDocument: {
       Version: '2012-10-17',
-      Statement: [{ Action: 'execute-api:Invoke', Effect: name ? 'Allow' : 'Deny', Resource: event.methodArn }],
+      Statement: [
+        {
+          Action: 'execute-api:Invoke',
+          Effect: name && name !== 'mallory' ? 'Allow' : 'Deny',
+          Resource: event.methodArn,
+        },
+      ],
     },
     context: { name: name ?? '' },
   };
