@@ -14,10 +14,14 @@ export const dynamo = DynamoDBDocumentClient.from(new DynamoDBClient({}), {
 // endpoint and the queue URL's host are the same, so letting the endpoint decide changes nothing there.
 export const sqs = new SQSClient({ useQueueUrlAsEndpoint: false });
 
-let management: ApiGatewayManagementApiClient | undefined;
+const management = new Map<string, ApiGatewayManagementApiClient>();
 
-/** The Management API client for the stage's callback URL (`https://{apiId}.execute-api.{region}.amazonaws.com/{stage}`). */
+/** The Management API client for a stage's callback URL (`https://{apiId}.execute-api.{region}.amazonaws.com/{stage}`). */
 export function managementApi(callbackUrl: string): ApiGatewayManagementApiClient {
-  management ??= new ApiGatewayManagementApiClient({ endpoint: callbackUrl });
-  return management;
+  let client = management.get(callbackUrl);
+  if (!client) {
+    client = new ApiGatewayManagementApiClient({ endpoint: callbackUrl });
+    management.set(callbackUrl, client);
+  }
+  return client;
 }

@@ -3,7 +3,7 @@ import { type Connection, connectionsOf, removeStaleConnection } from './connect
 import { inboxItem } from './inbox.js';
 import { logger } from './logger.js';
 import { alreadyProcessed, markProcessed } from './processed.js';
-import { type Message, messageFrame } from './protocol.js';
+import { jsonOf, type Message, messageFrame } from './protocol.js';
 import { pushFrame } from './push.js';
 import { enqueueConnected, type IngestBody, ingestBody } from './queue.js';
 import { replayInbox } from './replay.js';
@@ -36,10 +36,10 @@ export interface IngestRecord {
  */
 export async function deliverBatch(records: IngestRecord[], config: DeliverConfig): Promise<string[]> {
   const failed = new Set<string>();
-  const messages = new Map<string, { message: Message; recordIds: string[] }>();
+  const messages = new Map<string, Entry>();
   const connects: (Omit<Extract<IngestBody, { kind: 'connected' }>, 'kind'> & { recordId: string })[] = [];
   for (const record of records) {
-    const parsed = ingestBody.safeParse(parseJson(record.body));
+    const parsed = ingestBody.safeParse(jsonOf(record.body));
     if (!parsed.success) {
       logger.error('unreadable ingest record', { sqsMessageId: record.messageId, issue: parsed.error.issues[0] });
       failed.add(record.messageId);
@@ -112,65 +112,63 @@ async function fanOut(entries: Entry[], config: DeliverConfig): Promise<string[]
   for (const id of done) logger.info('duplicate dropped', { messageId: id });
   const planned = lookups.filter(({ entry }) => !done.has(entry.message.id));
 
-  const items = planned.flatMap(({ entry, live }, index) =>
-    (live ?? []).map(({ clientId, to }) => ({
+  const items = planned.flatMap(({ entry, live }, index) => {
+    const stored = JSON.stringify(entry.message); // once per message, however many recipients
+    return (live ?? []).map(({ clientId, to }) => ({
       index,
-      item: inboxItem(clientId, entry.message, to.length > 0 ? 1 : 0, config.messageTtlSeconds, routedAt),
-    })),
-  );
+      item: inboxItem(clientId, entry.message, stored, to.length > 0 ? 1 : 0, config.messageTtlSeconds, routedAt),
+    }));
+  });
   const failedWrites = await batchWriteSettled(
     config.inboxTable,
     items.map(({ item }) => ({ PutRequest: { Item: item } })),
   );
   const failedPlans = new Set(items.filter((_, i) => failedWrites.has(i)).map(({ index }) => index));
-  const delivered = planned.filter(({ live }, index) => live !== undefined && !failedPlans.has(index));
+  const isDelivered = ({ live }: (typeof planned)[number], index: number) =>
+    live !== undefined && !failedPlans.has(index);
+  const delivered = planned.filter(isDelivered);
 
-  // Markers and pushes go out together: a marker that fails to be written sends its records back to SQS, since
-  // without it a later duplicate of the record would write the inbox item again after the client acked it.
+  // Markers and pushes go out together. A marker that cannot be written is logged, not retried through SQS: a
+  // retry would write the inbox items again and bring back what recipients acked meanwhile, which without the
+  // marker only an SQS duplicate of the record could do.
   const connecting = new Map<string, Connection>();
-  const [markersWritten] = await Promise.all([
+  await Promise.all([
     markProcessed(
       config.processedTable,
       delivered.map(({ entry }) => entry.message.id),
       config.processedTtlSeconds,
-    ).then(
-      () => true,
-      (err: unknown) => {
-        logger.error('processed markers not written', err as Error);
-        return false;
-      },
-    ),
-    ...delivered.flatMap(({ entry, live }) =>
-      (live ?? []).flatMap(({ to }) =>
+    ).catch((err: unknown) => logger.error('processed markers not written', err as Error)),
+    ...delivered.flatMap(({ entry, live }) => {
+      const frame = JSON.stringify(messageFrame(entry.message, 1)); // once per message, however many connections
+      return (live ?? []).flatMap(({ to }) =>
         to.map(async (connection) => {
-          if ((await pushLive(entry.message, connection, config)) === 'connecting')
+          if ((await pushLive(entry.message.id, frame, connection, config)) === 'connecting')
             connecting.set(connection.connectionId, connection);
         }),
-      ),
-    ),
+      );
+    }),
   ]);
   await Promise.all([...connecting.values()].map((connection) => askForConnectPush(connection, config)));
   // One line per batch, not per message: logging is a cost per message too.
   logger.info('messages delivered', { messageIds: delivered.map(({ entry }) => entry.message.id) });
-  const retry = markersWritten ? planned.filter((plan) => !delivered.includes(plan)) : planned;
-  return retry.flatMap(({ entry }) => entry.recordIds);
+  return planned.filter((plan, index) => !isDelivered(plan, index)).flatMap(({ entry }) => entry.recordIds);
 }
 
 /** `connecting` means API Gateway answered Gone to a connection young enough to be still inside its $connect. */
 async function pushLive(
-  message: Message,
+  messageId: string,
+  frame: string,
   connection: Connection,
   config: DeliverConfig,
 ): Promise<'sent' | 'gone' | 'connecting' | 'failed'> {
   try {
-    if ((await pushFrame(config.callbackUrl, connection.connectionId, messageFrame(message, 1))) === 'sent')
-      return 'sent';
+    if ((await pushFrame(config.callbackUrl, connection.connectionId, frame)) === 'sent') return 'sent';
     const removed = await removeStaleConnection(config.connectionsTable, connection, config.goneGraceMs);
     logger.info('connection gone', { connectionId: connection.connectionId, removed });
     return removed ? 'gone' : 'connecting';
   } catch (err) {
     // The message is safe in the inbox; the client gets it on its next connect or replay.
-    logger.warn('push failed', { messageId: message.id, connectionId: connection.connectionId, error: err as Error });
+    logger.warn('push failed', { messageId, connectionId: connection.connectionId, error: err as Error });
     return 'failed';
   }
 }
@@ -198,12 +196,4 @@ function memo<T>(load: (key: string) => Promise<T>): (key: string) => Promise<T>
     }
     return value;
   };
-}
-
-function parseJson(text: string): unknown {
-  try {
-    return JSON.parse(text);
-  } catch {
-    return undefined;
-  }
 }

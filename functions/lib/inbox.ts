@@ -23,6 +23,8 @@ export interface Pending {
 export function inboxItem(
   clientId: string,
   message: Message,
+  /** `message` as JSON, made once for all its recipients. */
+  stored: string,
   attempt: number,
   ttlSeconds: number,
   routedAt: number,
@@ -32,7 +34,7 @@ export function inboxItem(
     clientId,
     messageId: message.id,
     seq: message.seq,
-    message: JSON.stringify(message),
+    message: stored,
     attempt,
     routedAt,
     expiresAt: Math.floor(now / 1000) + ttlSeconds,

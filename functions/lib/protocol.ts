@@ -74,9 +74,9 @@ export function messageFrame(message: Message, attempt: number): MessageFrame {
   };
 }
 
-/** Parses a frame body against a route's schema; a failure names the first wrong field. */
-export function parseFrame<T extends z.ZodType>(body: string | undefined, schema: T): z.infer<T> {
-  const json = parseJson(body);
+/** Checks a frame body, already read by `jsonOf`, against a route's schema; a failure names the first wrong field. */
+export function parseFrame<T extends z.ZodType>(json: unknown, schema: T): z.infer<T> {
+  if (json === undefined) throw new ProtocolError('BadRequest', 'frame is not valid JSON');
   const result = schema.safeParse(json);
   if (result.success) return result.data;
   const issue = result.error.issues[0];
@@ -85,22 +85,19 @@ export function parseFrame<T extends z.ZodType>(body: string | undefined, schema
   throw new ProtocolError('BadRequest', `${field}: ${missing ? 'is required' : (issue?.message ?? 'is invalid')}`);
 }
 
-export function parseJson(body: string | undefined): unknown {
+/** Text parsed as JSON, or undefined when it is not JSON (no JSON text parses to undefined). */
+export function jsonOf(text: string | undefined): unknown {
   try {
-    return JSON.parse(body ?? '');
+    return JSON.parse(text ?? '');
   } catch {
-    throw new ProtocolError('BadRequest', 'frame is not valid JSON');
+    return undefined;
   }
 }
 
 /** The `ref` of a frame, if it carries a string one, so even a rejected frame's error can be matched by the client. */
-export function refOf(body: string | undefined): string | undefined {
-  try {
-    const value = (JSON.parse(body ?? '') as { ref?: unknown })?.ref;
-    return typeof value === 'string' ? value : undefined;
-  } catch {
-    return undefined;
-  }
+export function refOf(json: unknown): string | undefined {
+  const value = (json as { ref?: unknown } | null | undefined)?.ref;
+  return typeof value === 'string' ? value : undefined;
 }
 
 function valueAt(json: unknown, path: PropertyKey[]): unknown {

@@ -2,14 +2,12 @@ import { GoneException, PostToConnectionCommand } from '@aws-sdk/client-apigatew
 import { managementApi } from './clients.js';
 
 /**
- * Posts one frame to a connection through the Management API. `gone` means API Gateway no longer knows the
+ * Posts one frame (JSON text) to a connection through the Management API. `gone` means API Gateway no longer knows the
  * connection (closed, or its $connect still running); the caller decides what that means for it.
  */
-export async function pushFrame(callbackUrl: string, connectionId: string, frame: unknown): Promise<'sent' | 'gone'> {
+export async function pushFrame(callbackUrl: string, connectionId: string, frame: string): Promise<'sent' | 'gone'> {
   try {
-    await managementApi(callbackUrl).send(
-      new PostToConnectionCommand({ ConnectionId: connectionId, Data: JSON.stringify(frame) }),
-    );
+    await managementApi(callbackUrl).send(new PostToConnectionCommand({ ConnectionId: connectionId, Data: frame }));
     return 'sent';
   } catch (err) {
     if (err instanceof GoneException) return 'gone';

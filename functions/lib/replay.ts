@@ -24,7 +24,7 @@ export async function replayInbox(
   let count = 0;
   for await (const { message, attempt } of pendingMessages(inboxTable, clientId, routedBefore)) {
     const next = attempt + 1;
-    if ((await pushFrame(callbackUrl, connectionId, messageFrame(message, next))) === 'gone')
+    if ((await pushFrame(callbackUrl, connectionId, JSON.stringify(messageFrame(message, next)))) === 'gone')
       return { count, gone: true };
     await recordAttempt(inboxTable, clientId, message.id, next);
     count++;

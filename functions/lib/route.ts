@@ -3,7 +3,7 @@ import type { z } from 'zod';
 import { ProtocolError } from './errors.js';
 import { callerOf, type RouteResult, type WebSocketEvent } from './events.js';
 import { logger } from './logger.js';
-import { parseFrame, refOf, type ServerFrame } from './protocol.js';
+import { jsonOf, parseFrame, refOf, type ServerFrame } from './protocol.js';
 
 export interface Caller {
   clientId: string;
@@ -24,10 +24,11 @@ export function route<T extends z.ZodType>(
     const clientId = callerOf(event);
     logger.addContext(context);
     logger.appendKeys({ connectionId, clientId });
-    const ref = refOf(event.body);
+    const json = jsonOf(event.body);
+    const ref = refOf(json);
     try {
       if (!clientId) throw new ProtocolError('Unauthorized', 'connection carries no client identity');
-      const frame = parseFrame(event.body, schema);
+      const frame = parseFrame(json, schema);
       return reply({ ...(await run(frame, { clientId, connectionId })), ref });
     } catch (err) {
       if (err instanceof ProtocolError) {
