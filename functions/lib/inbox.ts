@@ -2,12 +2,10 @@ import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import { UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { batchWrite } from './batch.js';
 import { dynamo } from './clients.js';
+import { INBOX_BY_SEQ_INDEX } from './keys.js';
 import { logger } from './logger.js';
 import { type Message, messageSchema } from './protocol.js';
 import { queryItems } from './query.js';
-
-/** The local secondary index that orders an inbox by publish time (`seq`, a ULID). */
-export const BY_SEQ_INDEX = 'bySeq';
 
 export interface Pending {
   message: Message;
@@ -61,7 +59,7 @@ export async function* pendingMessages(
 ): AsyncGenerator<Pending> {
   const items = queryItems({
     TableName: table,
-    IndexName: BY_SEQ_INDEX,
+    IndexName: INBOX_BY_SEQ_INDEX,
     KeyConditionExpression: 'clientId = :c',
     ExpressionAttributeValues: { ':c': clientId },
     ScanIndexForward: true,

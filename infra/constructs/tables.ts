@@ -2,12 +2,7 @@ import { RemovalPolicy } from 'aws-cdk-lib';
 import { AttributeType, BillingMode, ProjectionType, Table } from 'aws-cdk-lib/aws-dynamodb';
 import type { IGrantable } from 'aws-cdk-lib/aws-iam';
 import { Construct } from 'constructs';
-
-/** The TTL attribute of every Postbox table: a Number holding epoch seconds (DynamoDB ignores milliseconds as "far future"). */
-export const TTL_ATTRIBUTE = 'expiresAt';
-
-/** The inbox's local secondary index ordering a client's messages by publish order (docs/architecture.md). */
-export const INBOX_BY_SEQ_INDEX = 'bySeq';
+import { INBOX_BY_SEQ_INDEX, TTL_ATTRIBUTE } from '../../functions/lib/keys.js';
 
 /**
  * What a function may do with a table.

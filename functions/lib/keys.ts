@@ -1,0 +1,8 @@
+// Names shared by the tables the stack declares (infra/constructs/tables.ts) and the items the handlers write.
+// Kept free of imports so the CDK app can read them without loading any AWS SDK client.
+
+/** The TTL attribute of every Postbox table: epoch seconds (DynamoDB ignores milliseconds as "far future"). */
+export const TTL_ATTRIBUTE = 'expiresAt';
+
+/** The inbox's local secondary index ordering a client's messages by publish order (`seq`, a ULID). */
+export const INBOX_BY_SEQ_INDEX = 'bySeq';
