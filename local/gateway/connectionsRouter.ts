@@ -1,4 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { buffer } from 'node:stream/consumers';
 import { DeleteConnection } from './actions/deleteConnection.js';
 import { GetConnection } from './actions/getConnection.js';
 import type { ConnectionsOperation } from './actions/operation.js';
@@ -6,11 +7,8 @@ import { PostToConnection } from './actions/postToConnection.js';
 import type { GatewayContext } from './context.js';
 import { ForbiddenError, GatewayError } from './errors.js';
 
-// biome-ignore lint/suspicious/noExplicitAny: the table holds operations of different input/output types.
-type AnyOperation = ConnectionsOperation<any, unknown>;
-
-const operations = new Map<string, AnyOperation>();
-function register(operation: AnyOperation): void {
+const operations = new Map<string, ConnectionsOperation<unknown>>();
+function register(operation: ConnectionsOperation<unknown>): void {
   operations.set(operation.method, operation);
 }
 register(PostToConnection);
@@ -28,8 +26,8 @@ export async function routeConnections(ctx: GatewayContext, req: IncomingMessage
     const connectionId = matchPath(req.url ?? '/', ctx.api.stage);
     const operation = operations.get(req.method ?? '');
     if (connectionId === undefined || !operation) throw new ForbiddenError();
-    const body = await readBody(req);
-    const output = operation.run(operation.validate({ connectionId, body }, ctx), ctx);
+    const body = await buffer(req);
+    const output = operation.run({ connectionId, body }, ctx);
     const json = output === undefined ? '' : JSON.stringify(output);
     res.writeHead(operation.successStatus, json ? { 'Content-Type': 'application/json' } : {});
     res.end(json);
@@ -55,10 +53,4 @@ function decode(segment: string): string | undefined {
   } catch {
     return undefined;
   }
-}
-
-async function readBody(req: IncomingMessage): Promise<Buffer> {
-  const chunks: Buffer[] = [];
-  for await (const chunk of req) chunks.push(chunk as Buffer);
-  return Buffer.concat(chunks);
 }

@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { dirname } from 'node:path';
+import { text as consumeText } from 'node:stream/consumers';
 import { close, listen } from '../net.js';
 import type { Service } from './types.js';
 
@@ -80,9 +81,7 @@ function answer(res: ServerResponse, reply: Reply): void {
 }
 
 async function readBody(req: IncomingMessage): Promise<Record<string, unknown>> {
-  const chunks: Buffer[] = [];
-  for await (const chunk of req) chunks.push(chunk as Buffer);
-  const text = Buffer.concat(chunks).toString('utf8');
+  const text = await consumeText(req);
   return text ? (JSON.parse(text) as Record<string, unknown>) : {};
 }
 

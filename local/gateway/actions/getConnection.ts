@@ -1,10 +1,6 @@
-import { z } from 'zod';
 import type { GatewayContext } from '../context.js';
 import { GoneError } from '../errors.js';
 import type { ConnectionsOperation, ConnectionsRequest } from './operation.js';
-
-const InputSchema = z.object({ connectionId: z.string().min(1) });
-export type GetConnectionInput = z.infer<typeof InputSchema>;
 
 /**
  * The wire body of GetConnection (restJson1, lower-camel keys); the SDK turns it into
@@ -16,13 +12,9 @@ export interface GetConnectionWireOutput {
   identity: { sourceIp: string; userAgent?: string };
 }
 
-export function validateGetConnection(request: ConnectionsRequest): GetConnectionInput {
-  return InputSchema.parse({ connectionId: request.connectionId });
-}
-
-export function getConnection(input: GetConnectionInput, ctx: GatewayContext): GetConnectionWireOutput {
-  const connection = ctx.connections.open(input.connectionId);
-  if (!connection) throw new GoneError(input.connectionId);
+export function getConnection({ connectionId }: ConnectionsRequest, ctx: GatewayContext): GetConnectionWireOutput {
+  const connection = ctx.connections.open(connectionId);
+  if (!connection) throw new GoneError(connectionId);
   return {
     connectedAt: new Date(connection.connectedAt).toISOString(),
     lastActiveAt: new Date(connection.lastActiveAt).toISOString(),
@@ -30,10 +22,8 @@ export function getConnection(input: GetConnectionInput, ctx: GatewayContext): G
   };
 }
 
-export const GetConnection: ConnectionsOperation<GetConnectionInput, GetConnectionWireOutput> = {
-  name: 'GetConnection',
+export const GetConnection: ConnectionsOperation<GetConnectionWireOutput> = {
   method: 'GET',
   successStatus: 200,
-  validate: validateGetConnection,
   run: getConnection,
 };

@@ -7,14 +7,12 @@ export interface ConnectionsRequest {
 }
 
 /**
- * One Management API operation: its AWS name, HTTP binding and success status from the Smithy model
- * (`apigatewaymanagementapi.json`: POST 200, GET 200, DELETE 204), an edge validation that turns the raw request
- * into typed input (throwing `GatewayError`s in AWS's order), and the action itself.
+ * One Management API operation: its HTTP binding and success status from the Smithy model
+ * (`apigatewaymanagementapi.json`: POST 200, GET 200, DELETE 204) and the action, which throws `GatewayError`s in
+ * AWS's order. The router has already matched a non-empty connectionId and read the body.
  */
-export interface ConnectionsOperation<Input, Output> {
-  readonly name: string;
+export interface ConnectionsOperation<Output> {
   readonly method: 'POST' | 'GET' | 'DELETE';
   readonly successStatus: number;
-  validate(request: ConnectionsRequest, ctx: GatewayContext): Input;
-  run(input: Input, ctx: GatewayContext): Output;
+  run(request: ConnectionsRequest, ctx: GatewayContext): Output;
 }
