@@ -2,7 +2,7 @@ import { resolve } from 'node:path';
 import { startGateway } from './gateway/index.js';
 import type { Gateway, GatewayLimits, Invoke } from './gateway/types.js';
 import { LambdaRuntime, type LogSink, runtimeEnvironment, terminalSink } from './lambda/index.js';
-import { type RequestObserver, recordSecret, type Services, startServices } from './services/index.js';
+import { type RequestObserver, recordSecret, type Services, sqsClientFor, startServices } from './services/index.js';
 import { Spy } from './spy.js';
 import { startEventSources } from './sqs/index.js';
 import { loadModel, resolveContext, resolveEnvironment, TemplateError, type TemplateModel } from './template/index.js';
@@ -114,8 +114,10 @@ export async function startLocal(options: StartLocalOptions = {}): Promise<Local
     stops.push(() => gateway.stop());
     gatewayBaseUrl = gateway.httpUrl;
 
+    const sqs = sqsClientFor(endpoints);
+    stops.push(async () => sqs.destroy());
     const pollers = startEventSources(model, {
-      sqsEndpoint: endpoints.sqs,
+      sqs,
       invoke: runtime.invoke,
       instancesOf: runtime.instancesOf,
       spy,

@@ -32,7 +32,8 @@ export async function startDynamoDb(host: string, dataDir?: string, observe?: Re
     stop: async () => {
       const exited = new Promise((resolve) => worker.once('exit', resolve));
       worker.postMessage({ type: 'stop' });
-      await Promise.race([exited, new Promise((resolve) => setTimeout(resolve, 2_000))]);
+      // A thread that does not leave within 2 s is terminated; the timer must not hold the process open after.
+      await Promise.race([exited, new Promise((resolve) => setTimeout(resolve, 2_000).unref())]);
       await worker.terminate();
     },
   };

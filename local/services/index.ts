@@ -4,8 +4,8 @@ import { startSecretsManager } from './secrets-manager.js';
 import { startSqs } from './sqs.js';
 import type { RequestObserver, Service } from './types.js';
 
-export type { ServiceEndpoints } from './provision.js';
-export { clientsFor, createQueue, createSecret, createTable } from './provision.js';
+export type { Clients, ServiceEndpoints } from './provision.js';
+export { clientsFor, createQueue, createSecret, createTable, sqsClientFor } from './provision.js';
 export { recordSecret } from './secrets-manager.js';
 export type { ObservedRequest, RequestObserver } from './types.js';
 

@@ -26,10 +26,19 @@ export function clientsFor(endpoints: ServiceEndpoints) {
   const base = { region: endpoints.region, credentials };
   return {
     dynamodb: new DynamoDBClient({ ...base, endpoint: endpoints.dynamodb }),
-    // Emulators hand out queue URLs whose host does not resolve offline; the endpoint decides.
-    sqs: new SQSClient({ ...base, endpoint: endpoints.sqs, useQueueUrlAsEndpoint: false }),
+    sqs: sqsClientFor(endpoints),
     secretsManager: new SecretsManagerClient({ ...base, endpoint: endpoints.secretsManager }),
   };
+}
+
+export function sqsClientFor(endpoints: ServiceEndpoints): SQSClient {
+  // Emulators hand out queue URLs whose host does not resolve offline; the endpoint decides.
+  return new SQSClient({
+    region: endpoints.region,
+    credentials,
+    endpoint: endpoints.sqs,
+    useQueueUrlAsEndpoint: false,
+  });
 }
 
 export type Clients = ReturnType<typeof clientsFor>;

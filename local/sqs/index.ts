@@ -1,4 +1,4 @@
-import { SQSClient } from '@aws-sdk/client-sqs';
+import type { SQSClient } from '@aws-sdk/client-sqs';
 import type { Invoke } from '../gateway/types.js';
 import type { LogSink } from '../lambda/logs.js';
 import type { Spy } from '../spy.js';
@@ -10,7 +10,8 @@ export { DEFAULT_POLLERS, startEventSource } from './event-source.js';
 export { toSqsRecord } from './records.js';
 
 export interface EventSourcesOptions {
-  sqsEndpoint: string;
+  /** The caller's client for the SQS service (it owns it and destroys it). */
+  sqs: SQSClient;
   invoke: Invoke;
   spy: Spy;
   sink: LogSink;
@@ -20,13 +21,7 @@ export interface EventSourcesOptions {
 
 /** Starts every enabled SQS event source mapping of the model; the queues must have been created. */
 export function startEventSources(model: TemplateModel, options: EventSourcesOptions): RunningEventSource {
-  // The endpoint decides, not the queue URL's host, which emulators make up (`sqs.us-east-1.localhost`).
-  const sqs = new SQSClient({
-    region: model.region,
-    endpoint: options.sqsEndpoint,
-    useQueueUrlAsEndpoint: false,
-    credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
-  });
+  const { sqs } = options;
   const urlOf = (queueId: string) => {
     const url = model.physical.get(queueId)?.ref;
     if (!url) throw new Error(`queue ${queueId} has not been created`);
@@ -71,7 +66,6 @@ export function startEventSources(model: TemplateModel, options: EventSourcesOpt
   return {
     async stop() {
       await Promise.all(running.map((r) => r.stop()));
-      sqs.destroy();
     },
   };
 }

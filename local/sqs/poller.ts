@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { Message, SQSClient } from '@aws-sdk/client-sqs';
 import type { SQSEvent } from 'aws-lambda';
 import type { Invoke } from '../gateway/types.js';
@@ -40,7 +41,8 @@ export async function runPoller(config: PollerConfig, deps: PollerDeps, signal: 
     } catch (err) {
       if (signal.aborted) return;
       deps.sink(`[ESM ${config.queueName}] ReceiveMessage failed: ${(err as Error).message}`);
-      await new Promise((r) => setTimeout(r, 1000));
+      // Back off a second, but let stop() end the wait at once.
+      await sleep(1000, undefined, { signal }).catch(() => {});
       continue;
     }
     if (batch.length > 0) await processBatch(batch, config, deps);

@@ -1,4 +1,11 @@
-import { clientsFor, createQueue, createSecret, createTable, type ServiceEndpoints } from '../services/index.js';
+import {
+  type Clients,
+  clientsFor,
+  createQueue,
+  createSecret,
+  createTable,
+  type ServiceEndpoints,
+} from '../services/index.js';
 import { resolve } from './intrinsics.js';
 import { resolveContext } from './model.js';
 import { unsupportedValue } from './support.js';
@@ -17,6 +24,14 @@ export interface Provisioned {
  */
 export async function provision(model: TemplateModel, endpoints: ServiceEndpoints): Promise<Provisioned> {
   const clients = clientsFor(endpoints);
+  try {
+    return await createAll(model, clients);
+  } finally {
+    for (const client of Object.values(clients)) client.destroy();
+  }
+}
+
+async function createAll(model: TemplateModel, clients: Clients): Promise<Provisioned> {
   const ctx = resolveContext(model);
   const propsOf = (logicalId: string, properties: Record<string, unknown>) => {
     try {
