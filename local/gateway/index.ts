@@ -12,7 +12,6 @@ import { resolveLimits } from './limits.js';
 import { Tasks } from './tasks.js';
 import type { Gateway, StartGatewayOptions } from './types.js';
 
-export { AWS_LIMITS } from './limits.js';
 export type * from './types.js';
 
 /** How long `stop()` waits for clients to answer the close and for `$disconnect` to run. */

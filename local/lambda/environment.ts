@@ -1,10 +1,5 @@
+import type { ServiceEndpoints } from '../services/provision.js';
 import type { FunctionModel } from '../template/types.js';
-
-export interface ServiceEndpoints {
-  sqs: string;
-  dynamodb: string;
-  secretsManager: string;
-}
 
 /**
  * The variables Lambda sets in every Node.js environment (region, function name, memory, handler, task root, dummy
@@ -14,7 +9,7 @@ export interface ServiceEndpoints {
 export function runtimeEnvironment(
   fn: FunctionModel,
   region: string,
-  endpoints: ServiceEndpoints,
+  endpoints: Omit<ServiceEndpoints, 'region'>,
   variables: Record<string, string>,
 ): Record<string, string> {
   return {

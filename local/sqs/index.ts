@@ -5,9 +5,7 @@ import type { Spy } from '../spy.js';
 import type { TemplateModel } from '../template/types.js';
 import { type RunningEventSource, startEventSource } from './event-source.js';
 
-export { interpretResponse } from './batch-response.js';
-export { DEFAULT_POLLERS, startEventSource } from './event-source.js';
-export { toSqsRecord } from './records.js';
+export { startEventSource } from './event-source.js';
 
 export interface EventSourcesOptions {
   /** The caller's client for the SQS service (it owns it and destroys it). */
