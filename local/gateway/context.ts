@@ -8,6 +8,8 @@ import type { GatewayApi, GatewayLimits, Invoke } from './types.js';
 /** Everything a lifecycle step or `@connections` action needs, passed as a value (no module-level state). */
 export interface GatewayContext {
   readonly api: GatewayApi;
+  /** The route keys a message can select: every route but `$connect` and `$disconnect`. */
+  readonly messageRouteKeys: ReadonlySet<string>;
   readonly invoke: Invoke;
   readonly spy: Spy;
   readonly limits: GatewayLimits;

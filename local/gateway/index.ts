@@ -35,6 +35,7 @@ export async function createGateway(options: StartGatewayOptions, deps: GatewayD
   const report = (error: unknown, where: string) => console.error(`[gateway] ${where}:`, error);
   const ctx: GatewayContext = {
     api: options.api,
+    messageRouteKeys: new Set([...options.api.routes.keys()].filter((k) => k !== '$connect' && k !== '$disconnect')),
     invoke: options.invoke,
     spy: options.spy,
     limits: resolveLimits(options.limits),

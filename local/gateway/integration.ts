@@ -19,11 +19,14 @@ export async function callIntegration(
   });
   const invocation = ctx.invoke(functionId, event);
   try {
-    return await Promise.race([invocation, timeout]);
+    const result = await Promise.race([invocation, timeout]);
+    // A rejection after the timeout won must still be reported rather than become an unhandled rejection; one
+    // before it has already propagated from the race.
+    if (timedOut(result))
+      invocation.catch((error: unknown) => ctx.report(error, `invoke ${functionId} (after the integration timeout)`));
+    return result;
   } finally {
     clearTimeout(timer);
-    // A late rejection must still be reported rather than become an unhandled rejection.
-    invocation.catch((error: unknown) => ctx.report(error, `invoke ${functionId} (after the integration timeout)`));
   }
 }
 

@@ -21,8 +21,7 @@ type OpenConnection = Connection & { socket: WebSocket };
  */
 export async function handleMessage(ctx: GatewayContext, connection: OpenConnection, body: string): Promise<void> {
   const requestId = newAwsId(ctx.deps);
-  const routeKeys = new Set([...ctx.api.routes.keys()].filter((key) => key !== '$connect' && key !== '$disconnect'));
-  const routeKey = selectRoute(ctx.api.routeSelectionExpression, body, routeKeys);
+  const routeKey = selectRoute(ctx.api.routeSelectionExpression, body, ctx.messageRouteKeys);
   const route = routeKey === undefined ? undefined : ctx.api.routes.get(routeKey);
   if (!route) return reply(ctx, connection, gatewayFrame('Forbidden', connection.id, requestId));
 
