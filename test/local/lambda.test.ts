@@ -155,9 +155,13 @@ describe('Lambda runtime', () => {
       ok: false,
       error: 'ValidationError: bad input',
     });
-    expect(lines.some((l) => l.startsWith('[Thrower] ') && l.includes(result.error.requestId))).toBe(true);
+    // Logs travel on the worker's stdout/stderr streams, beside (not before) the result message.
+    const { requestId } = result.error;
+    await expect.poll(() => lines.some((l) => l.startsWith('[Thrower] ') && l.includes(requestId))).toBe(true);
     await expect(runtime.invoke('Thrower', { kind: 'fine' })).resolves.toEqual({ ok: true, value: 'ok' });
-    expect(lines).toContainEqual(expect.stringMatching(/^\[Thrower\] \S+Z\t[0-9a-f-]{36}\tINFO\tfine fine$/));
+    await expect
+      .poll(() => lines)
+      .toContainEqual(expect.stringMatching(/^\[Thrower\] \S+Z\t[0-9a-f-]{36}\tINFO\tfine fine$/));
   });
 
   it('fails the invocation on an unhandled rejection, as Lambda does, and replaces the instance', async () => {
