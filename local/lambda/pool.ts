@@ -40,26 +40,34 @@ export class FunctionPool {
     this.#max = Math.min(options.maxConcurrency, this.#reserved);
   }
 
-  async invoke(event: unknown): Promise<{ requestId: string; result: InvokeResult }> {
+  /** `durationMs` is the time in an instance, as Lambda reports Duration: waiting for a free one is not counted. */
+  async invoke(event: unknown): Promise<{ requestId: string; result: InvokeResult; durationMs: number }> {
     const sandbox = await this.#acquire();
     if (sandbox instanceof Error) {
       const requestId = randomUUID();
       const message = `RequestId: ${requestId} Error: Runtime exited: ${sandbox.message}`;
-      return { requestId, result: { ok: false, error: { name: 'Runtime.ExitError', message, requestId } } };
+      return {
+        requestId,
+        durationMs: 0,
+        result: { ok: false, error: { name: 'Runtime.ExitError', message, requestId } },
+      };
     }
     if (!sandbox) {
       const requestId = randomUUID();
       return {
         requestId,
+        durationMs: 0,
         result: { ok: false, error: { name: 'TooManyRequestsException', message: 'Rate Exceeded.', requestId } },
       };
     }
     const context = contextFor(this.fn, sandbox.logStreamName);
+    const started = performance.now();
     const outcome = await sandbox.invoke(JSON.stringify(event ?? null), context, this.fn.timeoutSeconds * 1000);
+    const durationMs = performance.now() - started;
     this.#release(sandbox);
     const requestId = context.awsRequestId;
-    if (outcome.ok) return { requestId, result: { ok: true, value: JSON.parse(outcome.payload) } };
-    return { requestId, result: { ok: false, error: { ...pick(outcome.error), requestId } } };
+    if (outcome.ok) return { requestId, durationMs, result: { ok: true, value: JSON.parse(outcome.payload) } };
+    return { requestId, durationMs, result: { ok: false, error: { ...pick(outcome.error), requestId } } };
   }
 
   /** The most instances this function runs at once here: the local limit, or its reserved concurrency if lower. */

@@ -46,9 +46,8 @@ export class LambdaRuntime {
   readonly invoke = async (functionId: string, event: unknown): Promise<InvokeResult> => {
     const pool = this.#pools.get(functionId);
     if (!pool) throw new Error(`no function ${functionId} in the template`);
-    const started = performance.now();
-    const { requestId, result } = await pool.invoke(event);
-    this.#report(pool.fn, requestId, performance.now() - started, result);
+    const { requestId, result, durationMs } = await pool.invoke(event);
+    this.#report(pool.fn, requestId, durationMs, result);
     return result;
   };
 

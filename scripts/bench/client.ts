@@ -8,9 +8,12 @@ export interface BenchPayload {
   pad: string;
 }
 
-/** A payload of exactly `bytes` bytes of JSON for message `n`. */
-export function payloadOf(n: number, bytes: number): BenchPayload {
-  const payload = { n, t: Number(performance.now().toFixed(3)), pad: '' };
+/**
+ * A payload of exactly `bytes` bytes of JSON for message `n`, stamped with `sentAt` (default now). A latency run
+ * passes the time the message was due, so a stall in this process before the send counts as latency too.
+ */
+export function payloadOf(n: number, bytes: number, sentAt = performance.now()): BenchPayload {
+  const payload = { n, t: Number(sentAt.toFixed(3)), pad: '' };
   payload.pad = 'x'.repeat(Math.max(0, bytes - Buffer.byteLength(JSON.stringify(payload))));
   return payload;
 }

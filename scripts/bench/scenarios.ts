@@ -101,15 +101,17 @@ export async function throughput(
     const cpu = process.cpuUsage(cpuBefore);
     const tally = target.tally?.snapshot();
     const messagesIn = sumOf(clients, (c) => c.messagesIn) - inBefore;
+    // Counted at the end of the measured window, like the time, tally and CPU they are divided by.
+    const acked = sumOf(subscribers, (s) => s.ackedCount);
+    const deliveries = sumOf(subscribers, (s) => s.numbers.size);
     await published;
     await sleep(500); // late duplicates of acked messages would show up here
-    const acked = sumOf(subscribers, (s) => s.ackedCount);
     return {
       published: options.messages,
       accepted: accepted.size,
       rejected,
       subscribers: subscribers.length,
-      deliveries: sumOf(subscribers, (s) => s.numbers.size),
+      deliveries,
       acked,
       elapsedMs,
       ackedPerSecond: acked / (elapsedMs / 1000),
@@ -144,10 +146,11 @@ export async function latency(
     const interval = 1000 / options.rate;
     const started = performance.now();
     for (let n = 0; n < options.messages; n++) {
-      const due = started + n * interval - performance.now();
-      if (due > 1) await sleep(due);
+      const dueAt = started + n * interval;
+      const wait = dueAt - performance.now();
+      if (wait > 1) await sleep(wait);
       replies.push(
-        publisher.publish(topic, payloadOf(n, options.payloadBytes)).then(
+        publisher.publish(topic, payloadOf(n, options.payloadBytes, dueAt)).then(
           () => void accepted.add(n),
           () => undefined,
         ),
