@@ -1,6 +1,5 @@
-import { GetSecretValueCommand } from '@aws-sdk/client-secrets-manager';
 import { DeleteMessageBatchCommand, type SQSClient } from '@aws-sdk/client-sqs';
-import { DynamoDBDocumentClient, PutCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
+import { DynamoDBDocumentClient, PutCommand } from '@aws-sdk/lib-dynamodb';
 import type { SQSBatchResponse, SQSEvent } from 'aws-lambda';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { mintToken } from '../../functions/lib/token.js';
@@ -12,7 +11,6 @@ import { frame, type Handler, loadHandlers } from '../helpers/handlers.js';
 
 let backend: Backend;
 let db: DynamoDBDocumentClient;
-let secret: string;
 let stopGateway: () => Promise<void>;
 let wsUrl: string;
 let h: Record<'subscribe' | 'publish' | 'send' | 'ack' | 'replay' | 'deliver', Handler>;
@@ -28,10 +26,6 @@ beforeAll(async () => {
   h = await loadHandlers(backend, ['subscribe', 'publish', 'send', 'ack', 'replay', 'deliver'] as const, {
     CALLBACK_URL: callbackUrl,
   });
-  const value = await backend.clients.secretsManager.send(
-    new GetSecretValueCommand({ SecretId: backend.env.TOKEN_SECRET_ARN }),
-  );
-  secret = value.SecretString as string;
 });
 afterAll(async () => {
   await Promise.all(clients.map((c) => c.close()));
@@ -42,33 +36,19 @@ afterAll(async () => {
 const queueUrl = () => backend.env.INGEST_QUEUE_URL as string;
 
 async function connect(clientId: string): Promise<{ client: TestClient; connectionId: string }> {
-  const client = await TestClient.connect(`${wsUrl}/?token=${await mintToken(secret, clientId, '5m')}`);
+  const client = await TestClient.connect(`${wsUrl}/?token=${await mintToken(backend.tokenSecret, clientId, '5m')}`);
   clients.push(client);
   const rows = await connectionsOf(clientId);
   return { client, connectionId: rows.at(-1)?.connectionId as string };
 }
 
 async function connectionsOf(clientId: string) {
-  const result = await db.send(
-    new QueryCommand({
-      TableName: backend.env.CONNECTIONS_TABLE,
-      KeyConditionExpression: 'clientId = :c',
-      ExpressionAttributeValues: { ':c': clientId },
-    }),
-  );
-  return (result.Items ?? []) as { connectionId: string; connectedAt: number }[];
+  return (await backend.rowsOf('CONNECTIONS_TABLE', clientId)) as { connectionId: string; connectedAt: number }[];
 }
 
 async function inboxOf(clientId: string) {
-  const result = await db.send(
-    new QueryCommand({
-      TableName: backend.env.INBOX_TABLE,
-      IndexName: 'bySeq',
-      KeyConditionExpression: 'clientId = :c',
-      ExpressionAttributeValues: { ':c': clientId },
-    }),
-  );
-  return (result.Items ?? []).map((item) => JSON.parse(item.message as string) as { id: string; payload: unknown });
+  const items = await backend.rowsOf('INBOX_TABLE', clientId, 'bySeq');
+  return items.map((item) => JSON.parse(item.message as string) as { id: string; payload: unknown });
 }
 
 /** Runs deliver on `event` and, like the event source mapping, deletes the records it did not report as failed. */

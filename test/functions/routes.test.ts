@@ -1,5 +1,5 @@
 import { ReceiveMessageCommand } from '@aws-sdk/client-sqs';
-import { DynamoDBDocumentClient, GetCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
+import { DynamoDBDocumentClient, GetCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { mintToken } from '../../functions/lib/token.js';
 import { HANDLER_NAMES, type HandlerName } from '../../infra/postbox-stack.js';
@@ -148,15 +148,9 @@ describe('$connect and $disconnect', () => {
     const connectionId = gatewayId();
     const connected = await h.connect(lifecycleEvent('CONNECT', connectionId, 'driver-9') as never, lambdaContext('c'));
     expect(connected).toEqual({ statusCode: 200 });
-    const rows = await db.send(
-      new QueryCommand({
-        TableName: env('CONNECTIONS_TABLE'),
-        KeyConditionExpression: 'clientId = :c',
-        ExpressionAttributeValues: { ':c': 'driver-9' },
-      }),
-    );
-    expect(rows.Items).toHaveLength(1);
-    const row = rows.Items?.[0] as { connectionId: string; connectedAt: number; expiresAt: number };
+    const rows = await backend.rowsOf('CONNECTIONS_TABLE', 'driver-9');
+    expect(rows).toHaveLength(1);
+    const row = rows[0] as { connectionId: string; connectedAt: number; expiresAt: number };
     expect(row.connectionId).toBe(connectionId);
     expect(row.expiresAt - Math.floor(row.connectedAt / 1000)).toBeGreaterThan(7200);
 
@@ -169,17 +163,10 @@ describe('$connect and $disconnect', () => {
 });
 
 describe('authorizer', () => {
-  const secretValue = async () => {
-    const { GetSecretValueCommand } = await import('@aws-sdk/client-secrets-manager');
-    const secret = await backend.clients.secretsManager.send(
-      new GetSecretValueCommand({ SecretId: env('TOKEN_SECRET_ARN') }),
-    );
-    return secret.SecretString as string;
-  };
   const authorize = (query: Record<string, string>) => h.authorize(authorizerEvent(query) as never, lambdaContext('a'));
 
   it('allows a valid token and passes the clientId on as context', async () => {
-    const token = await mintToken(await secretValue(), 'vendor-1', '5m');
+    const token = await mintToken(backend.tokenSecret, 'vendor-1', '5m');
     const result = (await authorize({ token })) as Record<string, unknown>;
     expect(result).toMatchObject({
       principalId: 'vendor-1',
@@ -191,7 +178,7 @@ describe('authorizer', () => {
   it.each([
     ['missing', async () => ({})],
     ['forged', async () => ({ token: await mintToken('not-the-secret', 'vendor-1', '5m') })],
-    ['expired', async () => ({ token: await mintToken(await secretValue(), 'vendor-1', '-1m') })],
+    ['expired', async () => ({ token: await mintToken(backend.tokenSecret, 'vendor-1', '-1m') })],
     ['garbage', async () => ({ token: 'abc.def.ghi' })],
   ])('refuses a %s token with Unauthorized', async (_what, query) => {
     await expect(authorize(await query())).rejects.toThrow(/^Unauthorized$/);
