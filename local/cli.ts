@@ -57,6 +57,7 @@ async function run(options: CliOptions): Promise<void> {
       cdkOut,
       dataDir: resolve(options.dataDir),
       maxConcurrency: options.concurrency,
+      spyHistory: 0,
     });
   } catch (err) {
     console.error(explain(err, options));

@@ -34,6 +34,11 @@ export interface StartLocalOptions {
   maxConcurrency?: number;
   /** Called with every SQS and DynamoDB request the embedded services answer (the benchmark counts them). */
   observe?: RequestObserver;
+  /**
+   * How many past events the spy keeps for `events()` and `waitFor()` (pushes with their data). A long-running
+   * `npm start` has no test reading them back and keeps none. @default 10000
+   */
+  spyHistory?: number;
 }
 
 export interface LocalStack {
@@ -61,7 +66,7 @@ export async function startLocal(options: StartLocalOptions = {}): Promise<Local
   const model = loadModel(resolve(options.cdkOut ?? 'cdk.out'), options.stack);
   const api = model.api;
   if (!api) throw new TemplateError(`stack ${model.stackName} has no WebSocket API for the local gateway to serve`);
-  const spy = new Spy();
+  const spy = new Spy(options.spyHistory);
   const sink = options.logSink ?? terminalSink;
   const stops: (() => Promise<void>)[] = [];
   const stop = async () => {

@@ -26,8 +26,10 @@ export class Spy {
   }
 
   emit(event: SpyEvent): void {
-    this.#events.push(event);
-    if (this.#events.length > this.#limit) this.#events.shift();
+    if (this.#limit > 0) {
+      this.#events.push(event);
+      if (this.#events.length > this.#limit) this.#events.shift();
+    }
     this.#emitter.emit('event', event);
   }
 

@@ -10,7 +10,7 @@ export function sendText(ctx: GatewayContext, connection: Connection & { socket:
   const bytes = Buffer.from(data, 'utf8');
   const size = ctx.limits.maxFrameBytes;
   if (bytes.length <= size) {
-    connection.socket.send(data, { binary: false });
+    connection.socket.send(bytes, { binary: false });
   } else {
     for (let offset = 0; offset < bytes.length; offset += size) {
       const fin = offset + size >= bytes.length;

@@ -34,6 +34,7 @@ export async function startPostbox(maxConcurrency: number): Promise<Postbox> {
     cdkOut: CDK_OUT,
     observe: (request) => tally.onRequest(request),
     logSink: quietSink(),
+    spyHistory: 0, // the tally subscribes; nothing reads the history back
     maxConcurrency,
   });
   local.spy.subscribe((event) => tally.onEvent(event));
