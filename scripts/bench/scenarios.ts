@@ -150,7 +150,8 @@ export async function latency(
       const wait = dueAt - performance.now();
       if (wait > 1) await sleep(wait);
       replies.push(
-        publisher.publish(topic, payloadOf(n, options.payloadBytes, dueAt)).then(
+        // From when it was due if sent late (a stall here is latency too), from now if sent up to 1 ms early.
+        publisher.publish(topic, payloadOf(n, options.payloadBytes, Math.min(dueAt, performance.now()))).then(
           () => void accepted.add(n),
           () => undefined,
         ),
