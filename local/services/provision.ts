@@ -97,6 +97,8 @@ const QUEUE_ATTRIBUTES = [
   'VisibilityTimeout',
   'FifoQueue',
   'ContentBasedDeduplication',
+  'DeduplicationScope',
+  'FifoThroughputLimit',
 ] as const;
 
 /** Creates an `AWS::SQS::Queue` (a redrive policy must already name its dead-letter queue's ARN). */

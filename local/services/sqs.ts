@@ -1,4 +1,5 @@
 import { buildApp } from 'fauxqs';
+import { fifoFaithfulStore } from './fifo-receive.js';
 import type { RequestObserver, Service } from './types.js';
 
 /**
@@ -6,7 +7,9 @@ import type { RequestObserver, Service } from './types.js';
  * runtime listens on loopback only. Messages live in memory: a restart loses what SQS still held, never an inbox.
  */
 export async function startSqs(host: string, observe?: RequestObserver): Promise<Service> {
-  const app = buildApp({ logger: false });
+  // buildApp makes whichever store it is not given; its type asks for all three.
+  const stores = { sqsStore: await fifoFaithfulStore() } as unknown as Stores;
+  const app = buildApp({ logger: false, stores });
   if (observe) {
     app.addHook('preHandler', async (request) => {
       observe({
@@ -19,6 +22,8 @@ export async function startSqs(host: string, observe?: RequestObserver): Promise
   const endpoint = await app.listen({ port: 0, host });
   return { endpoint, stop: () => app.close() };
 }
+
+type Stores = NonNullable<NonNullable<Parameters<typeof buildApp>[0]>['stores']>;
 
 /** `AmazonSQS.SendMessage` → `SendMessage` (the SDK speaks SQS's JSON protocol). */
 function operationOf(target: string | string[] | undefined): string {

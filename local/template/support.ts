@@ -103,6 +103,8 @@ const KNOWN_PROPERTIES: Record<string, string[]> = {
     'ReceiveMessageWaitTimeSeconds',
     'FifoQueue',
     'ContentBasedDeduplication',
+    'DeduplicationScope',
+    'FifoThroughputLimit',
     'SqsManagedSseEnabled',
     'KmsMasterKeyId',
     'KmsDataKeyReusePeriodSeconds',
