@@ -1,4 +1,5 @@
 import { resolve } from 'node:path';
+import type { ConnectionFaults } from './gateway/faults.js';
 import { startGateway } from './gateway/index.js';
 import type { Gateway, GatewayLimits, Invoke } from './gateway/types.js';
 import { LambdaRuntime, type LogSink, runtimeEnvironment, terminalSink } from './lambda/index.js';
@@ -39,6 +40,11 @@ export interface StartLocalOptions {
    * `npm start` has no test reading them back and keeps none. @default 10000
    */
   spyHistory?: number;
+  /**
+   * Values that replace an environment variable of every function that declares it, after the template's own
+   * (e.g. `{ ACK_DEADLINE_SECONDS: '1' }` to make timers short in a test). A variable no function declares is refused.
+   */
+  environment?: Record<string, string>;
 }
 
 export interface LocalStack {
@@ -54,6 +60,8 @@ export interface LocalStack {
   secretValues: Map<string, string>;
   /** Invokes a function of the stack by logical id, as the gateway and the pollers do. */
   invoke: Invoke;
+  /** Failures the local `@connections` API injects on request (`faults.failPosts(...)`). */
+  faults: ConnectionFaults;
   stop(): Promise<void>;
 }
 
@@ -92,6 +100,11 @@ export async function startLocal(options: StartLocalOptions = {}): Promise<Local
     // Instances start lazily, at their first invocation, by which time the gateway's address is known.
     let gatewayBaseUrl = '';
     const ctx = resolveContext(model);
+    const overrides = options.environment ?? {};
+    for (const name of Object.keys(overrides)) {
+      if (![...model.functions.values()].some((fn) => name in fn.environment))
+        throw new TemplateError(`environment override ${name}: no function of ${model.stackName} declares it`);
+    }
     const runtime = new LambdaRuntime({
       functions: model.functions.values(),
       environment: (fn) =>
@@ -99,7 +112,7 @@ export async function startLocal(options: StartLocalOptions = {}): Promise<Local
           fn,
           model.region,
           endpoints,
-          resolveEnvironment(fn, ctx, { apiId: api.gateway.apiId, gatewayBaseUrl }),
+          overridden(resolveEnvironment(fn, ctx, { apiId: api.gateway.apiId, gatewayBaseUrl }), overrides),
         ),
       spy,
       maxConcurrency: options.maxConcurrency,
@@ -139,12 +152,20 @@ export async function startLocal(options: StartLocalOptions = {}): Promise<Local
       endpoints,
       secretValues,
       invoke: runtime.invoke,
+      faults: gateway.faults,
       stop,
     };
   } catch (err) {
     await stop();
     throw err;
   }
+}
+
+/** A function's environment with the overrides of the variables it declares. */
+function overridden(environment: Record<string, string>, overrides: Record<string, string>): Record<string, string> {
+  const result = { ...environment };
+  for (const [name, value] of Object.entries(overrides)) if (name in result) result[name] = value;
+  return result;
 }
 
 /**

@@ -27,6 +27,8 @@ export async function routeConnections(ctx: GatewayContext, req: IncomingMessage
     const operation = operations.get(req.method ?? '');
     if (connectionId === undefined || !operation) throw new ForbiddenError();
     const body = await buffer(req);
+    const delay = operation === PostToConnection ? ctx.faults.delayOf(connectionId) : 0;
+    if (delay > 0) await new Promise((resolve) => setTimeout(resolve, delay));
     const output = operation.run({ connectionId, body }, ctx);
     const json = output === undefined ? '' : JSON.stringify(output);
     res.writeHead(operation.successStatus, json ? { 'Content-Type': 'application/json' } : {});

@@ -1,6 +1,7 @@
 import type { Spy } from '../spy.js';
 import type { ConnectionRegistry } from './connections.js';
 import type { EventTarget } from './events/requestContext.js';
+import type { ConnectionFaults } from './faults.js';
 import type { GatewayDeps } from './ids.js';
 import type { Tasks } from './tasks.js';
 import type { GatewayApi, GatewayLimits, Invoke } from './types.js';
@@ -18,6 +19,8 @@ export interface GatewayContext {
   readonly deps: GatewayDeps;
   readonly connections: ConnectionRegistry;
   readonly tasks: Tasks;
+  /** Failures a test asked for. */
+  readonly faults: ConnectionFaults;
   /** Where failures that are not AWS behaviour (emulator or runtime bugs) are reported. */
   readonly report: (error: unknown, where: string) => void;
 }

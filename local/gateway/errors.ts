@@ -35,3 +35,10 @@ export class PayloadTooLargeError extends GatewayError {
     super('PayloadTooLargeException', 413, `Message of ${size} bytes exceeds the ${max}-byte limit`);
   }
 }
+
+/** 429: the account's `@connections` rate was exceeded (throttling); the connection itself is fine. */
+export class LimitExceededError extends GatewayError {
+  constructor(message = 'Rate exceeded') {
+    super('LimitExceededException', 429, message);
+  }
+}

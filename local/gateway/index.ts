@@ -6,6 +6,7 @@ import { closeByGateway } from './closeConnection.js';
 import { ConnectionRegistry } from './connections.js';
 import { routeConnections } from './connectionsRouter.js';
 import type { GatewayContext } from './context.js';
+import { ConnectionFaults } from './faults.js';
 import { type ChosenProtocols, handleUpgrade, refuseUpgrade } from './handshake.js';
 import { defaultDeps, type GatewayDeps } from './ids.js';
 import { resolveLimits } from './limits.js';
@@ -48,6 +49,7 @@ export async function createGateway(options: StartGatewayOptions, deps: GatewayD
     deps,
     connections: new ConnectionRegistry(),
     tasks: new Tasks(report),
+    faults: new ConnectionFaults(),
     report,
   };
   const protocols: ChosenProtocols = new WeakMap();
@@ -89,6 +91,7 @@ export async function createGateway(options: StartGatewayOptions, deps: GatewayD
     url: `ws://${host}:${port}`,
     httpUrl: `http://${host}:${port}`,
     port,
+    faults: ctx.faults,
     stop: () => stop(ctx, server, sockets),
   };
 }

@@ -1,4 +1,5 @@
 import type { Spy } from '../spy.js';
+import type { ConnectionFaults } from './faults.js';
 
 /** A REQUEST Lambda authorizer on `$connect` (`AWS::ApiGatewayV2::Authorizer`). */
 export interface GatewayAuthorizer {
@@ -65,6 +66,8 @@ export interface Gateway {
   /** `http://host:port`: the Management API endpoint is `${httpUrl}/{stage}`. */
   httpUrl: string;
   port: number;
+  /** Failures the `@connections` API injects when asked (for tests). */
+  faults: ConnectionFaults;
   /** Closes every connection with 1001 (running `$disconnect`, bounded wait), then the server. */
   stop(): Promise<void>;
 }

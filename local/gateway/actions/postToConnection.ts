@@ -11,6 +11,7 @@ export function postToConnection({ connectionId, body }: ConnectionsRequest, ctx
   if (body.length > ctx.limits.maxMessageBytes) throw new PayloadTooLargeError(body.length, ctx.limits.maxMessageBytes);
   const connection = ctx.connections.open(connectionId);
   if (!connection) throw new GoneError(connectionId);
+  ctx.faults.checkPost(connectionId);
   sendText(ctx, connection, body.toString('utf8'));
 }
 
