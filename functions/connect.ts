@@ -3,13 +3,17 @@ import { addConnection } from './lib/connections.js';
 import { numberEnv, requireEnv } from './lib/env.js';
 import { callerOf, type RouteResult, type WebSocketEvent } from './lib/events.js';
 import { logger } from './lib/logger.js';
-import { enqueueConnected } from './lib/queue.js';
+import { enqueueCatchUp } from './lib/queue.js';
 
 const connectionsTable = requireEnv('CONNECTIONS_TABLE');
-const queueUrl = requireEnv('INGEST_QUEUE_URL');
+const pushQueueUrl = requireEnv('PUSH_QUEUE_URL');
 const ttlSeconds = numberEnv('CONNECTION_TTL_SECONDS', 7500);
 
-/** `$connect`: records the connection and asks for its pending inbox to be pushed once the handshake is done. */
+/**
+ * `$connect`: records the connection, then asks for its catch-up. The order matters: deliver writes a message to
+ * the inbox before it looks up live connections, so a message either finds this row (and is pushed live) or was
+ * written before the catch-up reads the inbox (and is pushed by it).
+ */
 export const handler = async (event: WebSocketEvent, context: Context): Promise<RouteResult> => {
   logger.addContext(context);
   const clientId = callerOf(event);
@@ -19,9 +23,7 @@ export const handler = async (event: WebSocketEvent, context: Context): Promise<
     return { statusCode: 403 };
   }
   await addConnection(connectionsTable, { clientId, connectionId, connectedAt }, ttlSeconds);
-  // Read after the row is written: deliver runs that began routing from now on find this connection themselves.
-  const routedBefore = Date.now();
-  await enqueueConnected(queueUrl, { clientId, connectionId, connectedAt, routedBefore });
+  await enqueueCatchUp(pushQueueUrl, { clientId, connectionId, connectedAt });
   logger.info('connected', { clientId, connectionId });
   return { statusCode: 200 };
 };

@@ -9,7 +9,8 @@ const config = {
   inboxTable: requireEnv('INBOX_TABLE'),
   processedTable: requireEnv('PROCESSED_TABLE'),
   callbackUrl: requireEnv('CALLBACK_URL'),
-  queueUrl: requireEnv('INGEST_QUEUE_URL'),
+  pushQueueUrl: requireEnv('PUSH_QUEUE_URL'),
+  ackDeadlineSeconds: numberEnv('ACK_DEADLINE_SECONDS', 30),
   messageTtlSeconds: numberEnv('MESSAGE_TTL_SECONDS', 1_209_600),
   processedTtlSeconds: numberEnv('PROCESSED_TTL_SECONDS', 1_209_600),
   // API Gateway's 29 s integration timeout bounds how long a connection can sit in $connect answering 410.
@@ -17,7 +18,7 @@ const config = {
 };
 
 /**
- * SQS trigger on the ingest queue: fans each message out to its recipients' inboxes and live connections. Only the
+ * SQS trigger on the FIFO ingest queue: fans each message out to its recipients' inboxes and live connections. Only the
  * records that could not be written are reported (ReportBatchItemFailures), so SQS retries just those and, after
  * maxReceiveCount, moves them to the dead-letter queue.
  */

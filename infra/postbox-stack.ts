@@ -22,6 +22,8 @@ const ROUTE_MEMORY_MB = 256;
 const ROUTE_TIMEOUT = Duration.seconds(10);
 /** Replay pages through a whole inbox and posts every message: give it all the time the gateway waits. */
 const REPLAY_TIMEOUT = Duration.seconds(29);
+/** Redeliver pushes whole inboxes after connects and re-pushes unacked messages: like deliver, off the gateway's path. */
+const REDELIVER_TIMEOUT = Duration.seconds(30);
 /**
  * Deliver fans a batch of 10 out to every subscriber's inbox and live connections, with many requests in flight;
  * more memory means more CPU and network. 30 s covers a large fan-out; the queue's visibility is six times that.
@@ -81,6 +83,22 @@ export interface PostboxStackProps extends StackProps {
   readonly messageTtl?: Duration;
 
   /**
+   * How long a live connection has to ack a pushed message before it is pushed again. Between 1 s and 900 s, the
+   * longest delay SQS gives a message.
+   *
+   * @default Duration.seconds(30)
+   */
+  readonly ackDeadline?: Duration;
+
+  /**
+   * How many times, in all, a message is sent to a client's live connections before it waits for the client's next
+   * connect or `replay` (which send it again whatever the count).
+   *
+   * @default 5
+   */
+  readonly maxAttempts?: number;
+
+  /**
    * How long a connection row lives if `$disconnect` never runs (it is best-effort).
    *
    * @default Duration.seconds(7500): API Gateway's 2-hour connection cap plus 5 minutes
@@ -111,15 +129,19 @@ export interface PostboxStackProps extends StackProps {
 
 /**
  * Postbox: a WebSocket API whose messages go through SQS into durable DynamoDB inboxes.
- * Reads top to bottom: tables → queue → functions → API → alarms → outputs.
+ * Reads top to bottom: tables → queues → functions → API → alarms → outputs.
  */
 export class PostboxStack extends Stack {
   public readonly tables: PostboxTables;
+  /** The FIFO ingest queue between publish/send and deliver. */
   public readonly messageQueue: MessageQueue;
+  /** Delayed push work (catch-up after connect, re-push after the ack deadline) for redeliver. */
+  public readonly pushQueue: MessageQueue;
   public readonly tokenSecret: Secret;
   public readonly handlers: Readonly<Record<HandlerName, HandlerFunction>>;
   public readonly webSocket: PostboxWebSocketApi;
   public readonly alarms: QueueAlarms;
+  public readonly pushAlarms: QueueAlarms;
 
   constructor(scope: Construct, id: string, props: PostboxStackProps = {}) {
     super(scope, id, props);
@@ -130,7 +152,9 @@ export class PostboxStack extends Stack {
     this.tables = new PostboxTables(this, 'Tables', { removalPolicy: dataRemovalPolicy });
     const { connections, subscriptions, inbox, processed } = this.tables;
 
-    // ── Queue ───────────────────────────────────────────────────────────────────────────────────────────────────
+    // ── Queues ──────────────────────────────────────────────────────────────────────────────────────────────────
+    // Ingest is FIFO, grouped by publisher: one publisher's messages are fanned out one batch at a time, in the order
+    // they were accepted, which is what lets every subscriber see them in that order (docs/architecture.md).
     const batchingWindow = props.delivery?.maxBatchingWindow ?? Duration.seconds(0);
     this.messageQueue = new MessageQueue(this, 'Ingest', {
       consumerTimeout: DELIVER_TIMEOUT,
@@ -138,8 +162,31 @@ export class PostboxStack extends Stack {
       visibilityTimeout: Duration.seconds(6 * DELIVER_TIMEOUT.toSeconds() + batchingWindow.toSeconds()),
       retentionPeriod: retention,
       removalPolicy: dataRemovalPolicy,
+      fifo: true,
     });
     const { queue } = this.messageQueue;
+    // Push work that must wait: the catch-up a second after a connect, and the re-push of what a connection has not
+    // acked by its deadline. A standard queue, because only standard queues delay single messages.
+    this.pushQueue = new MessageQueue(this, 'Push', {
+      consumerTimeout: REDELIVER_TIMEOUT,
+      retentionPeriod: retention,
+      removalPolicy: dataRemovalPolicy,
+    });
+    const ackDeadline = props.ackDeadline ?? Duration.seconds(30);
+    if (ackDeadline.toSeconds() < 1 || ackDeadline.toSeconds() > 900) {
+      throw new Error(`PostboxStack ${this.node.path}: ackDeadline must be 1–900 s, got ${ackDeadline.toSeconds()} s`);
+    }
+    const maxAttempts = props.maxAttempts ?? 5;
+    if (!Number.isInteger(maxAttempts) || maxAttempts < 1 || maxAttempts > 100) {
+      throw new Error(
+        `PostboxStack ${this.node.path}: maxAttempts must be an integer from 1 to 100, got ${maxAttempts}`,
+      );
+    }
+    const redelivery = {
+      PUSH_QUEUE_URL: this.pushQueue.queue.queueUrl,
+      ACK_DEADLINE_SECONDS: String(ackDeadline.toSeconds()),
+      MAX_ATTEMPTS: String(maxAttempts),
+    };
 
     // The HS256 signing key of connect tokens. Punctuation is left out so the key survives shells and .env files.
     this.tokenSecret = new Secret(this, 'TokenSecret', {
@@ -172,13 +219,13 @@ export class PostboxStack extends Stack {
     this.tokenSecret.grantRead(authorize.function);
 
     const connect = handler('connect', {
-      description: 'Postbox $connect: records the connection, asks deliver to push the pending inbox',
+      description: 'Postbox $connect: records the connection, asks redeliver to push the pending inbox',
       environment: {
-        INGEST_QUEUE_URL: queue.queueUrl,
+        PUSH_QUEUE_URL: this.pushQueue.queue.queueUrl,
         CONNECTION_TTL_SECONDS: String((props.connectionTtl ?? Duration.seconds(7500)).toSeconds()),
       },
     }).bindTable('CONNECTIONS_TABLE', connections, 'write');
-    queue.grantSendMessages(connect.function);
+    this.pushQueue.queue.grantSendMessages(connect.function);
 
     const disconnect = handler('disconnect', {
       description: 'Postbox $disconnect: removes the connection',
@@ -225,7 +272,7 @@ export class PostboxStack extends Stack {
       memorySize: DELIVER_MEMORY_MB,
       timeout: DELIVER_TIMEOUT,
       environment: {
-        INGEST_QUEUE_URL: queue.queueUrl,
+        ...redelivery,
         MESSAGE_TTL_SECONDS: String((props.messageTtl ?? Duration.days(14)).toSeconds()),
         // A marker must outlive every SQS copy of its message, and SQS keeps a message at most `retention`.
         PROCESSED_TTL_SECONDS: String(retention.toSeconds()),
@@ -236,8 +283,18 @@ export class PostboxStack extends Stack {
       .bindTable('INBOX_TABLE', inbox, 'readWrite')
       .bindTable('PROCESSED_TABLE', processed, 'readWrite');
     this.messageQueue.addConsumer(deliver.function, props.delivery);
-    // A live push that meets a connection still in $connect asks again for that connection's connect-time push.
-    queue.grantSendMessages(deliver.function);
+    // Each push is followed by a check after the ack deadline, and a failed push by one a second later.
+    this.pushQueue.queue.grantSendMessages(deliver.function);
+
+    const redeliver = handler('redeliver', {
+      description: 'Postbox redeliver: pushes pending inboxes after connects and what was not acked in time',
+      memorySize: DELIVER_MEMORY_MB,
+      timeout: REDELIVER_TIMEOUT,
+      environment: redelivery,
+    }).bindTable('INBOX_TABLE', inbox, 'readWrite');
+    this.pushQueue.addConsumer(redeliver.function);
+    // A catch-up that meets a connection still in $connect asks for itself again a second later.
+    this.pushQueue.queue.grantSendMessages(redeliver.function);
 
     this.handlers = {
       authorize,
@@ -251,6 +308,7 @@ export class PostboxStack extends Stack {
       ack,
       replay,
       deliver,
+      redeliver,
     };
 
     // ── API ─────────────────────────────────────────────────────────────────────────────────────────────────────
@@ -271,7 +329,7 @@ export class PostboxStack extends Stack {
       stageName: props.stageName,
       throttle: props.throttle,
     });
-    for (const pusher of [deliver, replay]) {
+    for (const pusher of [deliver, redeliver, replay]) {
       pusher.function.addEnvironment('CALLBACK_URL', this.webSocket.callbackUrl);
       this.webSocket.grantManageConnections(pusher.function);
     }
@@ -283,6 +341,13 @@ export class PostboxStack extends Stack {
       deadLetterThreshold: props.deadLetterAlarmThreshold,
       maxMessageAge: props.maxMessageAge,
     });
+    this.pushAlarms = new QueueAlarms(this, 'PushAlarms', {
+      queue: this.pushQueue.queue,
+      deadLetterQueue: this.pushQueue.deadLetterQueue,
+      deadLetterThreshold: props.deadLetterAlarmThreshold,
+      // Its messages wait out their delay (up to the ack deadline) before they can be received at all.
+      maxMessageAge: (props.maxMessageAge ?? Duration.seconds(60)).plus(ackDeadline),
+    });
 
     // ── Outputs ─────────────────────────────────────────────────────────────────────────────────────────────────
     const output = (id: string, value: string, description: string) => new CfnOutput(this, id, { value, description });
@@ -293,9 +358,10 @@ export class PostboxStack extends Stack {
     output('SubscriptionsTableName', subscriptions.tableName, 'Durable topic subscriptions');
     output('InboxTableName', inbox.tableName, 'Unacked messages per client');
     output('ProcessedTableName', processed.tableName, 'Idempotency markers of fanned-out messages');
-    output('IngestQueueUrl', queue.queueUrl, 'Queue between publish/send and deliver');
-    output('IngestQueueName', queue.queueName, 'Queue between publish/send and deliver');
+    output('IngestQueueUrl', queue.queueUrl, 'FIFO queue between publish/send and deliver');
+    output('IngestQueueName', queue.queueName, 'FIFO queue between publish/send and deliver');
     output('DeadLetterQueueName', this.messageQueue.deadLetterQueue.queueName, 'Messages that failed delivery');
+    output('PushQueueName', this.pushQueue.queue.queueName, 'Delayed catch-ups and re-pushes for redeliver');
   }
 }
 
@@ -312,6 +378,7 @@ export const HANDLER_NAMES = [
   'ack',
   'replay',
   'deliver',
+  'redeliver',
 ] as const;
 export type HandlerName = (typeof HANDLER_NAMES)[number];
 

@@ -3,10 +3,9 @@ import { type Connection, connectionsOf, removeStaleConnection } from './connect
 import { inboxItem } from './inbox.js';
 import { logger } from './logger.js';
 import { alreadyProcessed, markProcessed } from './processed.js';
-import { jsonOf, type Message, messageFrame } from './protocol.js';
-import { pushFrame } from './push.js';
-import { enqueueConnected, type IngestBody, ingestBody } from './queue.js';
-import { replayInbox } from './replay.js';
+import { jsonOf, type Message } from './protocol.js';
+import { pushMessages } from './push.js';
+import { enqueueChecks, ingestBody, type PushTarget } from './queue.js';
 import { subscribersOf } from './subscriptions.js';
 
 export interface DeliverConfig {
@@ -15,8 +14,10 @@ export interface DeliverConfig {
   inboxTable: string;
   processedTable: string;
   callbackUrl: string;
-  /** The ingest queue, for a connect-time push asked again after a live push met a connection still in $connect. */
-  queueUrl: string;
+  /** Where the checks after each push go (redeliver's queue). */
+  pushQueueUrl: string;
+  /** How long a connection has to ack what it was pushed before redeliver pushes it again. */
+  ackDeadlineSeconds: number;
   messageTtlSeconds: number;
   processedTtlSeconds: number;
   /** A Gone connection younger than this may still be inside its $connect and is kept. */
@@ -28,162 +29,178 @@ export interface IngestRecord {
   body: string;
 }
 
+/** A failed push is tried again this soon, on the same connection. */
+const RETRY_PUSH_DELAY_SECONDS = 1;
+
+type Entry = { message: Message; recordIds: string[] };
+
 /**
- * Delivers a batch of ingest records and returns the SQS message ids of the records to retry. A message counts as
- * delivered once every recipient's inbox item is written: pushes to live connections are best effort (a failed one
- * leaves the message waiting in the inbox). DynamoDB work is batched across the records: one BatchGetItem for the
- * duplicate check, one Query per distinct topic and recipient, BatchWriteItem for the inbox items and markers.
+ * Delivers a batch of ingest records (FIFO: each publisher's in the order it published them) and returns the SQS
+ * message ids of the records to retry. In this order:
+ *
+ * 1. the duplicate check and the recipients (subscribers, or the one `to` client), together;
+ * 2. one inbox item per recipient: a message counts as delivered once all are written;
+ * 3. then, and only then, the recipients' live connections (strongly consistent): a connection recorded after this
+ *    lookup began gets the message from its catch-up, which reads the inbox after the connection was recorded;
+ * 4. the pushes, one connection's messages in order in as few frames as fit, beside the idempotency markers;
+ * 5. a check per pushed connection after the ack deadline (or a second after a failed push), which pushes again
+ *    what the connection has not acked by then.
+ *
+ * A publisher's record that fails makes its later records in the batch fail too, unpushed, so its messages never
+ * reach a live connection out of order.
  */
 export async function deliverBatch(records: IngestRecord[], config: DeliverConfig): Promise<string[]> {
   const failed = new Set<string>();
-  const messages = new Map<string, Entry>();
-  const connects: (Omit<Extract<IngestBody, { kind: 'connected' }>, 'kind'> & { recordId: string })[] = [];
+  const entries = new Map<string, Entry>();
   for (const record of records) {
     const parsed = ingestBody.safeParse(jsonOf(record.body));
     if (!parsed.success) {
       logger.error('unreadable ingest record', { sqsMessageId: record.messageId, issue: parsed.error.issues[0] });
       failed.add(record.messageId);
-    } else if (parsed.data.kind === 'connected') {
-      connects.push({ recordId: record.messageId, ...parsed.data });
-    } else {
-      const { message } = parsed.data;
-      const entry = messages.get(message.id) ?? { message, recordIds: [] };
-      entry.recordIds.push(record.messageId);
-      messages.set(message.id, entry);
+      continue;
     }
+    const { message } = parsed.data;
+    const entry = entries.get(message.id) ?? { message, recordIds: [] };
+    entry.recordIds.push(record.messageId);
+    entries.set(message.id, entry);
   }
-  const fail = (ids: string[]) => {
-    for (const id of ids) failed.add(id);
-  };
-  await Promise.all([
-    fanOut([...messages.values()], config).then(fail),
-    ...connects.map(async ({ recordId, clientId, connectionId, connectedAt, routedBefore }) => {
-      try {
-        const { inboxTable, callbackUrl } = config;
-        const { count, gone } = await replayInbox(inboxTable, callbackUrl, clientId, connectionId, routedBefore);
-        logger.info('pending inbox pushed after connect', { clientId, connectionId, count, gone });
-        // Gone this early most likely means $connect is still running (API Gateway answers 410 until it ends):
-        // let SQS bring the record back rather than leave the inbox waiting for the client's next replay.
-        if (gone && connectedAt !== undefined && Date.now() - connectedAt < config.goneGraceMs) failed.add(recordId);
-      } catch (err) {
-        logger.error('push after connect failed', { clientId, connectionId, error: err as Error });
-        failed.add(recordId);
-      }
-    }),
-  ]);
-  return [...failed];
-}
+  const ordered = [...entries.values()];
+  if (ordered.length === 0) return [...failed];
 
-type Entry = { message: Message; recordIds: string[] };
-
-/** Writes each new message into its recipients' inboxes, then pushes it; returns the record ids to retry. */
-async function fanOut(entries: Entry[], config: DeliverConfig): Promise<string[]> {
-  if (entries.length === 0) return [];
-  // Taken before any lookup: a connection recorded after this moment may be missing from them (see inboxItem).
-  const routedAt = Date.now();
   const subscribers = memo((topic: string) => subscribersOf(config.subscriptionsTable, topic));
-  const connections = memo((clientId: string) => connectionsOf(config.connectionsTable, clientId));
-  // The duplicate check and the recipient lookups do not depend on each other: one round trip instead of two.
-  const [done, lookups] = await Promise.all([
+  const [done, recipients] = await Promise.all([
     alreadyProcessed(
       config.processedTable,
-      entries.map((e) => e.message.id),
+      ordered.map((e) => e.message.id),
     ).catch((err: unknown) => {
       logger.error('duplicate check failed', err as Error);
       return undefined;
     }),
     Promise.all(
-      entries.map(async (entry) => {
-        try {
-          const { message } = entry;
-          const recipients = message.to ? [message.to] : await subscribers(message.topic ?? '');
-          const live = await Promise.all(
-            recipients.map(async (clientId) => ({ clientId, to: await connections(clientId) })),
-          );
-          return { entry, live };
-        } catch (err) {
-          logger.error('recipients lookup failed', { messageId: entry.message.id, error: err as Error });
-          return { entry, live: undefined };
-        }
-      }),
+      ordered.map(({ message }) =>
+        (message.to ? Promise.resolve([message.to]) : subscribers(message.topic ?? '')).catch((err: unknown) => {
+          logger.error('recipients lookup failed', { messageId: message.id, error: err as Error });
+          return undefined;
+        }),
+      ),
     ),
   ]);
-  if (!done) return entries.flatMap((e) => e.recordIds);
+  if (!done) return [...failed, ...ordered.flatMap((e) => e.recordIds)];
   for (const id of done) logger.info('duplicate dropped', { messageId: id });
-  const planned = lookups.filter(({ entry }) => !done.has(entry.message.id));
 
-  const items = planned.flatMap(({ entry, live }, index) => {
+  // ── Inbox writes ──
+  // A publisher whose message has no recipients list (the lookup failed) writes none of its later messages either:
+  // they wait for the retry with it, in order.
+  const stalled = new Set<string>();
+  const plans = ordered
+    .map((entry, i) => ({ entry, recipients: recipients[i] }))
+    .filter(({ entry, recipients: to }) => {
+      if (done.has(entry.message.id)) return false;
+      if (to === undefined) stalled.add(entry.message.from);
+      if (!stalled.has(entry.message.from)) return true;
+      for (const id of entry.recordIds) failed.add(id);
+      return false;
+    });
+  const writes = plans.flatMap(({ entry, recipients: to }, plan) => {
     const stored = JSON.stringify(entry.message); // once per message, however many recipients
-    return (live ?? []).map(({ clientId, to }) => ({
-      index,
-      item: inboxItem(clientId, entry.message, stored, to.length > 0 ? 1 : 0, config.messageTtlSeconds, routedAt),
+    return (to ?? []).map((clientId) => ({
+      plan,
+      item: inboxItem(clientId, entry.message, stored, config.messageTtlSeconds),
     }));
   });
   const failedWrites = await batchWriteSettled(
     config.inboxTable,
-    items.map(({ item }) => ({ PutRequest: { Item: item } })),
+    writes.map(({ item }) => ({ PutRequest: { Item: item } })),
   );
-  const failedPlans = new Set(items.filter((_, i) => failedWrites.has(i)).map(({ index }) => index));
-  const isDelivered = ({ live }: (typeof planned)[number], index: number) =>
-    live !== undefined && !failedPlans.has(index);
-  const delivered = planned.filter(isDelivered);
+  const failedPlans = new Set(writes.filter((_, i) => failedWrites.has(i)).map(({ plan }) => plan));
+  // FIFO: after a publisher's first failed write, its later messages are not pushed and wait for the retry too
+  // (their items may be written already: docs/architecture.md, known gap 1).
+  const delivered = plans.filter(({ entry }, plan) => {
+    if (failedPlans.has(plan)) stalled.add(entry.message.from);
+    if (!stalled.has(entry.message.from)) return true;
+    for (const id of entry.recordIds) failed.add(id);
+    return false;
+  });
 
-  // Markers and pushes go out together. A marker that cannot be written is logged, not retried through SQS: a
-  // retry would write the inbox items again and bring back what recipients acked meanwhile, which without the
-  // marker only an SQS duplicate of the record could do.
-  const connecting = new Map<string, Connection>();
-  await Promise.all([
+  // ── Pushes, beside the markers ──
+  // A marker that cannot be written is logged, not retried through SQS: a retry would write the inbox items again
+  // and bring back what recipients acked meanwhile.
+  const [, checks] = await Promise.all([
     markProcessed(
       config.processedTable,
       delivered.map(({ entry }) => entry.message.id),
       config.processedTtlSeconds,
     ).catch((err: unknown) => logger.error('processed markers not written', err as Error)),
-    ...delivered.flatMap(({ entry, live }) => {
-      const frame = JSON.stringify(messageFrame(entry.message, 1)); // once per message, however many connections
-      return (live ?? []).flatMap(({ to }) =>
-        to.map(async (connection) => {
-          if ((await pushLive(entry.message.id, frame, connection, config)) === 'connecting')
-            connecting.set(connection.connectionId, connection);
-        }),
-      );
-    }),
+    pushAll(delivered, config),
   ]);
-  await Promise.all([...connecting.values()].map((connection) => askForConnectPush(connection, config)));
+  await scheduleChecks(checks, config);
   // One line per batch, not per message: logging is a cost per message too.
   logger.info('messages delivered', { messageIds: delivered.map(({ entry }) => entry.message.id) });
-  return planned.filter((plan, index) => !isDelivered(plan, index)).flatMap(({ entry }) => entry.recordIds);
+  return [...failed];
 }
 
-/** `connecting` means API Gateway answered Gone to a connection young enough to be still inside its $connect. */
-async function pushLive(
-  messageId: string,
-  frame: string,
-  connection: Connection,
-  config: DeliverConfig,
-): Promise<'sent' | 'gone' | 'connecting' | 'failed'> {
+type Checks = { deadline: PushTarget[]; retry: PushTarget[] };
+
+/** Pushes each delivered message to its recipients' live connections; returns the checks to schedule. */
+async function pushAll(delivered: { entry: Entry; recipients?: string[] }[], config: DeliverConfig): Promise<Checks> {
+  const connections = memo((clientId: string) => connectionsOf(config.connectionsTable, clientId));
+  const outgoing = new Map<string, { connection: Connection; messages: Message[] }>();
+  const lookups = delivered.flatMap(({ entry, recipients }) =>
+    (recipients ?? []).map(async (clientId) => ({ entry, live: await connections(clientId) })),
+  );
+  // In batch order, which is each publisher's order: a connection's messages go out in it.
+  for (const settled of await Promise.allSettled(lookups)) {
+    if (settled.status === 'rejected') {
+      // Written, so not lost: the next check, connect or replay brings it.
+      logger.warn('connections lookup failed', { error: settled.reason as Error });
+      continue;
+    }
+    for (const connection of settled.value.live) {
+      const slot = outgoing.get(connection.connectionId) ?? { connection, messages: [] };
+      slot.messages.push(settled.value.entry.message);
+      outgoing.set(connection.connectionId, slot);
+    }
+  }
+  const checks: Checks = { deadline: [], retry: [] };
+  await Promise.all(
+    [...outgoing.values()].map(async ({ connection, messages }) => {
+      const { clientId, connectionId, connectedAt } = connection;
+      const target = { clientId, connectionId, connectedAt, upTo: maxSeq(messages) };
+      try {
+        const items = messages.map((message) => ({ message, attempt: 1 }));
+        const { gone } = await pushMessages(config.callbackUrl, connectionId, items);
+        if (!gone) checks.deadline.push(target);
+        // A young connection is most likely still in $connect; its catch-up will read what was written here.
+        else await removeStaleConnection(config.connectionsTable, connection, config.goneGraceMs);
+      } catch (err) {
+        logger.warn('push failed; trying again shortly', { connectionId, error: err as Error });
+        checks.retry.push(target);
+      }
+    }),
+  );
+  return checks;
+}
+
+async function scheduleChecks({ deadline, retry }: Checks, config: DeliverConfig): Promise<void> {
   try {
-    if ((await pushFrame(config.callbackUrl, connection.connectionId, frame)) === 'sent') return 'sent';
-    const removed = await removeStaleConnection(config.connectionsTable, connection, config.goneGraceMs);
-    logger.info('connection gone', { connectionId: connection.connectionId, removed });
-    return removed ? 'gone' : 'connecting';
+    await Promise.all([
+      deadline.length > 0 && enqueueChecks(config.pushQueueUrl, deadline, config.ackDeadlineSeconds),
+      retry.length > 0 && enqueueChecks(config.pushQueueUrl, retry, RETRY_PUSH_DELAY_SECONDS),
+    ]);
   } catch (err) {
-    // The message is safe in the inbox; the client gets it on its next connect or replay.
-    logger.warn('push failed', { messageId, connectionId: connection.connectionId, error: err as Error });
-    return 'failed';
+    // The messages are in the inboxes: without the check they wait for the client's next connect or replay.
+    logger.error('checks not scheduled', err as Error);
   }
 }
 
-/**
- * The push after this connection's connect leaves out what was routed after the connection was recorded, so a live
- * push that met it still in $connect asks for another one covering up to now.
- */
-async function askForConnectPush(connection: Connection, config: DeliverConfig): Promise<void> {
-  const { clientId, connectionId, connectedAt } = connection;
-  try {
-    await enqueueConnected(config.queueUrl, { clientId, connectionId, connectedAt, routedBefore: Date.now() });
-  } catch (err) {
-    logger.error('connect push not asked again', { clientId, connectionId, error: err as Error });
-  }
+/** The latest seq (ULIDs sort as text, which Math.max cannot compare). */
+function maxSeq(messages: Message[]): string {
+  return (
+    messages
+      .map(({ seq }) => seq)
+      .sort()
+      .at(-1) ?? ''
+  );
 }
 
 function memo<T>(load: (key: string) => Promise<T>): (key: string) => Promise<T> {

@@ -2,78 +2,92 @@ import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import { UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { batchWrite } from './batch.js';
 import { dynamo } from './clients.js';
-import { INBOX_BY_SEQ_INDEX } from './keys.js';
 import { logger } from './logger.js';
 import { type Message, messageSchema } from './protocol.js';
 import { queryItems } from './query.js';
 
 export interface Pending {
   message: Message;
-  /** How many times the message has been sent to the client so far. */
+  /** How many times the message has been recorded as sent to the client (a first live push is not recorded). */
   attempt: number;
 }
 
 /**
- * One inbox item per recipient; it stays until acked or until `ttlSeconds` pass. `routedAt` is when deliver began
- * looking up the recipient's live connections: a connection recorded after that moment may have missed the live
- * push, so the push after its connect sends the item (see `pendingMessages`).
+ * One inbox item per recipient, keyed by the message's `seq` so that the table itself keeps the order; it stays
+ * until acked or until `ttlSeconds` pass.
  */
 export function inboxItem(
   clientId: string,
   message: Message,
   /** `message` as JSON, made once for all its recipients. */
   stored: string,
-  attempt: number,
   ttlSeconds: number,
-  routedAt: number,
   now = Date.now(),
 ) {
   return {
     clientId,
-    messageId: message.id,
     seq: message.seq,
+    id: message.id,
     message: stored,
-    attempt,
-    routedAt,
+    attempt: 0,
     expiresAt: Math.floor(now / 1000) + ttlSeconds,
   };
 }
 
 /** Deletes from the caller's own inbox: the key carries the caller's clientId, so another inbox is out of reach. */
-export async function ackMessages(table: string, clientId: string, ids: string[]): Promise<void> {
+export async function ackMessages(table: string, clientId: string, seqs: string[]): Promise<void> {
   await batchWrite(
     table,
-    [...new Set(ids)].map((messageId) => ({ DeleteRequest: { Key: { clientId, messageId } } })),
+    [...new Set(seqs)].map((seq) => ({ DeleteRequest: { Key: { clientId, seq } } })),
   );
 }
 
+/** A ULID: what `seq` always is, and what a message id is when the publisher gave no idempotency key. */
+const ULID = /^[0-9A-HJKMNP-TV-Z]{26}$/;
+
 /**
- * The client's unacked messages, oldest first, page by page. With `routedBefore`, only those whose live push was
- * routed before that moment: later ones were already pushed to every connection recorded by then.
+ * The seqs of messages named by id. An id without a publisher's key is its own seq; a keyed id is looked up in the
+ * caller's pending inbox (one Query, paid only by clients that ack keyed messages by id instead of by seq).
+ */
+export async function seqsOf(table: string, clientId: string, ids: string[]): Promise<string[]> {
+  const seqs = ids.filter((id) => ULID.test(id));
+  const keyed = new Set(ids.filter((id) => !ULID.test(id)));
+  if (keyed.size === 0) return seqs;
+  const items = queryItems({
+    TableName: table,
+    KeyConditionExpression: 'clientId = :c',
+    ExpressionAttributeValues: { ':c': clientId },
+    ProjectionExpression: 'seq, id',
+  });
+  for await (const item of items) if (keyed.has(item.id as string)) seqs.push(item.seq as string);
+  return seqs;
+}
+
+/**
+ * The client's unacked messages, oldest first, page by page; with `upTo`, only those at or before that seq. The
+ * read is strongly consistent: an item written before it began must be in it, which is what lets a catch-up that
+ * starts after a connection was recorded cover every message the live push could not have seen.
  */
 export async function* pendingMessages(
   table: string,
   clientId: string,
-  routedBefore?: number,
+  upTo?: string,
   now = Date.now(),
 ): AsyncGenerator<Pending> {
   const items = queryItems({
     TableName: table,
-    IndexName: INBOX_BY_SEQ_INDEX,
-    KeyConditionExpression: 'clientId = :c',
-    ExpressionAttributeValues: { ':c': clientId },
+    KeyConditionExpression: upTo === undefined ? 'clientId = :c' : 'clientId = :c AND seq <= :u',
+    ExpressionAttributeValues: upTo === undefined ? { ':c': clientId } : { ':c': clientId, ':u': upTo },
     ScanIndexForward: true,
-    // An item written just before this read must be in it, or it would wait for the client's next replay.
     ConsistentRead: true,
   });
   for await (const item of items) {
     // TTL deletion is best-effort on AWS and absent locally: an expired item must not come back.
     if (typeof item.expiresAt === 'number' && item.expiresAt * 1000 <= now) continue;
-    if (routedBefore !== undefined && typeof item.routedAt === 'number' && item.routedAt >= routedBefore) continue;
     const message = readMessage(item.message);
     if (!message) {
       // One unreadable item must not block the rest of the inbox on every connect and replay.
-      logger.error('unreadable inbox item skipped', { clientId, messageId: item.messageId });
+      logger.error('unreadable inbox item skipped', { clientId, seq: item.seq });
       continue;
     }
     yield { message, attempt: Number(item.attempt ?? 0) };
@@ -90,19 +104,14 @@ function readMessage(stored: unknown): Message | undefined {
 }
 
 /** Records another send of a pending message; a message acked meanwhile stays deleted (no upsert). */
-export async function recordAttempt(
-  table: string,
-  clientId: string,
-  messageId: string,
-  attempt: number,
-): Promise<void> {
+export async function recordAttempt(table: string, clientId: string, seq: string, attempt: number): Promise<void> {
   try {
     await dynamo.send(
       new UpdateCommand({
         TableName: table,
-        Key: { clientId, messageId },
+        Key: { clientId, seq },
         UpdateExpression: 'SET attempt = :a',
-        ConditionExpression: 'attribute_exists(messageId)',
+        ConditionExpression: 'attribute_exists(seq)',
         ExpressionAttributeValues: { ':a': attempt },
       }),
     );

@@ -3,6 +3,3 @@
 
 /** The TTL attribute of every Postbox table: epoch seconds (DynamoDB ignores milliseconds as "far future"). */
 export const TTL_ATTRIBUTE = 'expiresAt';
-
-/** The inbox's local secondary index ordering a client's messages by publish order (`seq`, a ULID). */
-export const INBOX_BY_SEQ_INDEX = 'bySeq';

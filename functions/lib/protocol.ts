@@ -24,11 +24,17 @@ export const ackFrame = z
     action: z.literal('ack'),
     id: messageId.optional(),
     ids: z.array(messageId).min(1).max(100).optional(),
+    seq: messageId.optional(),
+    seqs: z.array(messageId).min(1).max(100).optional(),
     ref,
   })
-  .refine((frame) => frame.id !== undefined || frame.ids !== undefined, {
-    message: 'id or ids is required',
+  .refine((f) => f.id !== undefined || f.ids !== undefined || f.seq !== undefined || f.seqs !== undefined, {
+    message: 'id, ids, seq or seqs is required',
     path: ['id'],
+  })
+  .refine((f) => (f.ids?.length ?? 0) + (f.seqs?.length ?? 0) <= 100, {
+    message: 'at most 100 ids and seqs in all',
+    path: ['ids'],
   });
 export const replayFrame = z.object({ action: z.literal('replay'), ref });
 
@@ -48,13 +54,22 @@ export type Message = z.infer<typeof messageSchema>;
 export type ServerFrame =
   | { type: 'subscribed' | 'unsubscribed'; topic: string; ref?: string }
   | { type: 'accepted'; id: string; ref?: string }
-  | { type: 'acked'; ids: string[]; ref?: string }
-  | { type: 'replayed'; count: number; ref?: string }
+  | { type: 'acked'; ids: string[]; seqs?: string[]; ref?: string }
+  | SyncedFrame
   | { type: 'error'; code: string; message: string; ref?: string };
+
+/** Closes a catch-up: every message pending when it began has been sent, oldest first; `count` of them. */
+export interface SyncedFrame {
+  type: 'synced';
+  count: number;
+  ref?: string;
+}
 
 export interface MessageFrame {
   type: 'message';
   id: string;
+  /** The message's position in the recipient's inbox: catch-ups send in this order; compare as strings. */
+  seq: string;
   topic?: string;
   from: string;
   payload: unknown;
@@ -62,10 +77,17 @@ export interface MessageFrame {
   attempt: number;
 }
 
+/** Several messages for one connection in one frame, oldest first (API Gateway bills a frame per 32 KB). */
+export interface MessagesFrame {
+  type: 'messages';
+  items: Omit<MessageFrame, 'type'>[];
+}
+
 export function messageFrame(message: Message, attempt: number): MessageFrame {
   return {
     type: 'message',
     id: message.id,
+    seq: message.seq,
     topic: message.topic,
     from: message.from,
     payload: message.payload,

@@ -1,43 +1,98 @@
-import { SendMessageCommand } from '@aws-sdk/client-sqs';
+import { createHash } from 'node:crypto';
+import { SendMessageBatchCommand, SendMessageCommand } from '@aws-sdk/client-sqs';
 import { z } from 'zod';
 import { sqs } from './clients.js';
-import { type Message, messageSchema } from './protocol.js';
+import { jsonOf, type Message, messageSchema } from './protocol.js';
 
-/** What travels on the ingest queue. */
-export const ingestBody = z.discriminatedUnion('kind', [
-  z.object({ kind: z.literal('message'), message: messageSchema }),
-  z.object({
-    kind: z.literal('connected'),
-    clientId: z.string(),
-    connectionId: z.string(),
-    connectedAt: z.number().optional(),
-    /** Push only the inbox items routed before this time (epoch ms); newer ones had their live push. */
-    routedBefore: z.number().optional(),
-  }),
-]);
+/** What travels on the ingest queue (FIFO, one message group per publisher). */
+export const ingestBody = z.object({ kind: z.literal('message'), message: messageSchema });
 export type IngestBody = z.infer<typeof ingestBody>;
 
-export async function enqueueMessage(queueUrl: string, message: Message): Promise<void> {
-  await send(queueUrl, { kind: 'message', message });
-}
+/** One connection whose pending inbox is to be pushed, up to and including `upTo` (a seq) when given. */
+const pushTarget = z.object({
+  clientId: z.string(),
+  connectionId: z.string(),
+  connectedAt: z.number().optional(),
+  upTo: z.string().optional(),
+});
+export type PushTarget = z.infer<typeof pushTarget>;
 
-export interface ConnectedPush {
-  clientId: string;
-  connectionId: string;
-  connectedAt: number;
-  routedBefore: number;
+/** What travels on the push queue (standard, so each record can carry its own delay). */
+export const pushBody = z.discriminatedUnion('kind', [
+  /** A catch-up: push everything pending to a new connection, then `synced`. */
+  z.object({ kind: z.literal('connected'), target: pushTarget }),
+  /** A re-push: what these connections were sent up to `upTo` and have not acked yet. */
+  z.object({ kind: z.literal('check'), targets: z.array(pushTarget).min(1) }),
+]);
+export type PushBody = z.infer<typeof pushBody>;
+
+/** A push record's body, or undefined when it is not one. */
+export function jsonOfPush(text: string): PushBody | undefined {
+  const parsed = pushBody.safeParse(jsonOf(text));
+  return parsed.success ? parsed.data : undefined;
 }
 
 /**
- * Asks the deliver function to push a connection's pending inbox. Delayed by a second because API Gateway answers
- * 410 to posts made while the connection's $connect is still running.
+ * Hands a message to the ingest queue. The publisher is its message group, so one publisher's messages are fanned
+ * out one after another in the order they were accepted; its id is the deduplication id, so a publisher's retry
+ * with the same idempotency key within SQS's five-minute window is dropped by SQS itself.
  */
-export async function enqueueConnected(queueUrl: string, push: ConnectedPush): Promise<void> {
-  await send(queueUrl, { kind: 'connected', ...push }, 1);
+export async function enqueueMessage(queueUrl: string, message: Message): Promise<void> {
+  await sqs.send(
+    new SendMessageCommand({
+      QueueUrl: queueUrl,
+      MessageBody: JSON.stringify({ kind: 'message', message } satisfies IngestBody),
+      MessageGroupId: groupOf(message.from),
+      MessageDeduplicationId: message.id,
+    }),
+  );
 }
 
-async function send(queueUrl: string, body: IngestBody, delaySeconds?: number): Promise<void> {
+/**
+ * The message group of a publisher. SQS takes at most 128 ASCII letters, digits and punctuation there, and a
+ * clientId may be any string (a token's `sub`): a digest fits every one, and one publisher is always one group.
+ */
+export function groupOf(clientId: string): string {
+  return createHash('sha256').update(clientId).digest('base64url');
+}
+
+/**
+ * Asks redeliver to push a new connection's pending inbox. Delayed by a second because API Gateway answers 410 to
+ * posts made while the connection's $connect is still running.
+ */
+export async function enqueueCatchUp(queueUrl: string, target: PushTarget, delaySeconds = 1): Promise<void> {
   await sqs.send(
-    new SendMessageCommand({ QueueUrl: queueUrl, MessageBody: JSON.stringify(body), DelaySeconds: delaySeconds }),
+    new SendMessageCommand({
+      QueueUrl: queueUrl,
+      MessageBody: JSON.stringify({ kind: 'connected', target } satisfies PushBody),
+      DelaySeconds: delaySeconds,
+    }),
   );
+}
+
+/** Targets per check record: a record stays far below SQS's message size limit. */
+const TARGETS_PER_RECORD = 500;
+/** SendMessageBatch's limit. */
+const ENTRIES_PER_BATCH = 10;
+
+/**
+ * Asks redeliver to look again, after `delaySeconds`, at what these connections were sent and have not acked. All
+ * targets of one deliver batch travel in as few records and requests as fit, whatever the number of recipients.
+ */
+export async function enqueueChecks(queueUrl: string, targets: PushTarget[], delaySeconds: number): Promise<void> {
+  const bodies: string[] = [];
+  for (let i = 0; i < targets.length; i += TARGETS_PER_RECORD)
+    bodies.push(
+      JSON.stringify({ kind: 'check', targets: targets.slice(i, i + TARGETS_PER_RECORD) } satisfies PushBody),
+    );
+  for (let i = 0; i < bodies.length; i += ENTRIES_PER_BATCH) {
+    const entries = bodies.slice(i, i + ENTRIES_PER_BATCH).map((MessageBody, n) => ({
+      Id: String(n),
+      MessageBody,
+      DelaySeconds: delaySeconds,
+    }));
+    const result = await sqs.send(new SendMessageBatchCommand({ QueueUrl: queueUrl, Entries: entries }));
+    if (result.Failed?.length)
+      throw new Error(`${result.Failed.length} check records refused: ${result.Failed[0]?.Message}`);
+  }
 }

@@ -1,7 +1,7 @@
 import { Duration, RemovalPolicy } from 'aws-cdk-lib';
 import type { Function as LambdaFunction } from 'aws-cdk-lib/aws-lambda';
 import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
-import { Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
+import { DeduplicationScope, FifoThroughputLimit, Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 
 /** SQS's own bounds on a redrive policy's `maxReceiveCount`. */
@@ -48,6 +48,15 @@ export interface MessageQueueProps {
    * @default RemovalPolicy.DESTROY
    */
   readonly removalPolicy?: RemovalPolicy;
+
+  /**
+   * A FIFO queue (and dead-letter queue): messages of one `MessageGroupId` are received in the order they were sent,
+   * one batch of a group at a time, and a `MessageDeduplicationId` seen in the last five minutes is dropped. Uses
+   * high-throughput mode (deduplication and throughput limits per message group).
+   *
+   * @default false
+   */
+  readonly fifo?: boolean;
 }
 
 /** Options of {@link MessageQueue.addConsumer}: the SQS event source mapping. */
@@ -77,24 +86,27 @@ export interface MessageConsumerOptions {
 }
 
 /**
- * The ingest queue and its dead-letter queue, both encrypted with SQS-managed keys. The consumer is attached with
+ * A queue and its dead-letter queue, both encrypted with SQS-managed keys. The consumer is attached with
  * {@link MessageQueue.addConsumer}, which checks the visibility timeout against the consumer's real timeout.
  */
 export class MessageQueue extends Construct {
-  /** Where publish, send and connect put work for the deliver function. */
+  /** The queue its consumer reads. */
   public readonly queue: Queue;
   /** Where a message lands after `maxReceiveCount` failed receives. */
   public readonly deadLetterQueue: Queue;
   /** The redrive threshold in force. */
   public readonly maxReceiveCount: number;
-  /** The ingest queue's visibility timeout, checked against each consumer. */
+  /** The queue's visibility timeout, checked against each consumer. */
   public readonly visibilityTimeout: Duration;
+  /** Whether both queues are FIFO. */
+  public readonly fifo: boolean;
 
   constructor(scope: Construct, id: string, props: MessageQueueProps = {}) {
     super(scope, id);
     const consumerTimeout = props.consumerTimeout ?? Duration.seconds(30);
     const visibilityTimeout = props.visibilityTimeout ?? Duration.seconds(6 * consumerTimeout.toSeconds());
     this.visibilityTimeout = visibilityTimeout;
+    this.fifo = props.fifo ?? false;
     const retentionPeriod = props.retentionPeriod ?? Duration.days(14);
     const removalPolicy = props.removalPolicy ?? RemovalPolicy.DESTROY;
     this.maxReceiveCount = props.maxReceiveCount ?? 5;
@@ -110,10 +122,19 @@ export class MessageQueue extends Construct {
     // A standard queue's message expiry counts from its first enqueue, even after it moves to the DLQ
     // (https://docs.aws.amazon.com/AWSSimpleQueueService/latest/SQSDeveloperGuide/sqs-dead-letter-queues.html).
     // With 5 receives × a few minutes of visibility a message reaches the DLQ within the first hour of its 14 days.
+    // A FIFO queue's dead-letter queue must be FIFO too.
+    const fifo = props.fifo
+      ? {
+          fifo: true,
+          deduplicationScope: DeduplicationScope.MESSAGE_GROUP,
+          fifoThroughputLimit: FifoThroughputLimit.PER_MESSAGE_GROUP_ID,
+        }
+      : {};
     this.deadLetterQueue = new Queue(this, 'DeadLetterQueue', {
       encryption: QueueEncryption.SQS_MANAGED,
       retentionPeriod,
       removalPolicy,
+      ...(props.fifo ? { fifo: true } : {}),
     });
     this.queue = new Queue(this, 'Queue', {
       encryption: QueueEncryption.SQS_MANAGED,
@@ -121,6 +142,7 @@ export class MessageQueue extends Construct {
       visibilityTimeout,
       deadLetterQueue: { queue: this.deadLetterQueue, maxReceiveCount: this.maxReceiveCount },
       removalPolicy,
+      ...fifo,
     });
   }
 
@@ -139,10 +161,17 @@ export class MessageQueue extends Construct {
       );
     }
     assertVisibilityCovers(this, this.visibilityTimeout, consumer.timeout ?? Duration.seconds(3), maxBatchingWindow);
+    if (this.fifo && maxBatchingWindow.toSeconds() > 0) {
+      throw new Error(`MessageQueue ${this.node.path}: a FIFO queue's consumer cannot have a batching window`);
+    }
+    if (this.fifo && (!Number.isInteger(batchSize) || batchSize < 1 || batchSize > 10)) {
+      throw new Error(`MessageQueue ${this.node.path}: batchSize must be 1–10 on a FIFO queue, got ${batchSize}`);
+    }
 
     const source = new SqsEventSource(this.queue, {
       batchSize,
-      maxBatchingWindow,
+      // Lambda refuses a batching window on FIFO queues, even a zero one.
+      maxBatchingWindow: this.fifo ? undefined : maxBatchingWindow,
       maxConcurrency,
       reportBatchItemFailures: true,
     });

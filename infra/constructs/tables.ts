@@ -1,8 +1,8 @@
 import { RemovalPolicy } from 'aws-cdk-lib';
-import { AttributeType, BillingMode, ProjectionType, Table } from 'aws-cdk-lib/aws-dynamodb';
+import { AttributeType, BillingMode, Table } from 'aws-cdk-lib/aws-dynamodb';
 import type { IGrantable } from 'aws-cdk-lib/aws-iam';
 import { Construct } from 'constructs';
-import { INBOX_BY_SEQ_INDEX, TTL_ATTRIBUTE } from '../../functions/lib/keys.js';
+import { TTL_ATTRIBUTE } from '../../functions/lib/keys.js';
 
 /**
  * What a function may do with a table.
@@ -70,7 +70,7 @@ export class PostboxTables extends Construct {
   public readonly connections: Table;
   /** `topic` (S) / `clientId` (S): durable subscriptions. */
   public readonly subscriptions: Table;
-  /** `clientId` (S) / `messageId` (S), LSI `bySeq` on `seq` (S): unacked messages. */
+  /** `clientId` (S) / `seq` (S): unacked messages, in the order the client gets them. */
   public readonly inbox: Table;
   /** `messageId` (S): markers of messages already fanned out, so an SQS duplicate cannot resurrect an acked one. */
   public readonly processed: Table;
@@ -97,17 +97,12 @@ export class PostboxTables extends Construct {
       partitionKey: key('topic'),
       sortKey: key('clientId'),
     });
+    // The sort key is the order itself, so a catch-up is one Query on the base table (strongly consistent) and no
+    // index doubles the cost of every inbox write and ack, nor caps a client's items at an LSI's 10 GB.
     this.inbox = new Table(this, 'Inbox', {
       ...common,
       partitionKey: key('clientId'),
-      sortKey: key('messageId'),
-    });
-    // An LSI, not a GSI: replay reads one client's partition in order and wants strongly consistent reads,
-    // which only LSIs offer. LSIs can only be declared at table creation, so it is here from day one.
-    this.inbox.addLocalSecondaryIndex({
-      indexName: INBOX_BY_SEQ_INDEX,
       sortKey: key('seq'),
-      projectionType: ProjectionType.ALL,
     });
     this.processed = new Table(this, 'Processed', {
       ...common,

@@ -11,11 +11,7 @@ afterAll(() => postbox?.stop());
 
 const ordersOf = (frames: Frame[]) => frames.map((f) => (f.payload as { order: number }).order);
 
-async function receive(client: TestClient, count: number, timeoutMs = 15_000): Promise<Frame[]> {
-  const frames: Frame[] = [];
-  while (frames.length < count) frames.push(await client.nextMatching((f) => f.type === 'message', timeoutMs));
-  return frames;
-}
+const receive = (client: TestClient, count: number, timeoutMs = 15_000) => client.receive(count, timeoutMs);
 
 describe('pickup: a vendor and two drivers', () => {
   let vendor: TestClient;
@@ -42,6 +38,7 @@ describe('pickup: a vendor and two drivers', () => {
         expect(frame).toEqual({
           type: 'message',
           id: expect.any(String),
+          seq: expect.stringMatching(/^[0-9A-Z]{26}$/),
           topic: 'pickup',
           from: 'vendor-1',
           payload: { order: expect.any(Number) },
@@ -74,7 +71,7 @@ describe('pickup: a vendor and two drivers', () => {
     const again = await receive(driver2, 1);
     expect(again.map((f) => f.id)).toEqual([eight?.id]);
     expect(again[0]?.attempt).toBe(2);
-    expect(await driver2.request({ action: 'replay' })).toMatchObject({ type: 'replayed', count: 1 });
+    expect(await driver2.request({ action: 'replay' })).toMatchObject({ type: 'synced', count: 1 });
   });
 });
 
@@ -123,7 +120,7 @@ describe('direct messages and bad frames', () => {
     expect(await postbox.connectionsOf('killed-1')).toEqual([]);
     // The message waited in the inbox and comes on the next connect.
     const back = await postbox.connect('killed-1');
-    expect(await back.nextMatching((f) => f.type === 'message', 15_000)).toMatchObject({ payload: 1 });
+    expect(await receive(back, 1)).toMatchObject([{ payload: 1 }]);
   });
 
   it('refuses a missing or forged token at the handshake', async () => {

@@ -1,266 +1,569 @@
-import { DeleteMessageBatchCommand, type SQSClient } from '@aws-sdk/client-sqs';
+import { randomUUID } from 'node:crypto';
+import { DeleteMessageBatchCommand } from '@aws-sdk/client-sqs';
 import { DynamoDBDocumentClient, PutCommand } from '@aws-sdk/lib-dynamodb';
-import type { SQSBatchResponse, SQSEvent } from 'aws-lambda';
+import type { SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { mintToken } from '../../functions/lib/token.js';
 import { type Backend, startBackend } from '../helpers/backend.js';
-import { TestClient } from '../helpers/client.js';
+import { type Frame, TestClient } from '../helpers/client.js';
 import { lambdaContext, receiveEvent } from '../helpers/events.js';
 import { startHandlerGateway } from '../helpers/gateway.js';
 import { frame, type Handler, loadHandlers } from '../helpers/handlers.js';
 
+/**
+ * The ack deadline and attempt cap the handlers run with here: short enough that the checks deliver and redeliver
+ * schedule come off the push queue within a test, and far enough apart from the 1 s retry of a failed push to tell
+ * the two apart.
+ */
+const ACK_DEADLINE_SECONDS = 3;
+const MAX_ATTEMPTS = 3;
+const ULID = /^[0-9A-HJKMNP-TV-Z]{26}$/;
+
+type Gateway = Awaited<ReturnType<typeof startHandlerGateway>>['gateway'];
+type HandlerName = 'subscribe' | 'publish' | 'send' | 'ack' | 'replay' | 'deliver' | 'redeliver';
+
 let backend: Backend;
 let db: DynamoDBDocumentClient;
-let stopGateway: () => Promise<void>;
+let gateway: Gateway;
 let wsUrl: string;
-let h: Record<'subscribe' | 'publish' | 'send' | 'ack' | 'replay' | 'deliver', Handler>;
+let h: Record<HandlerName, Handler>;
 const clients: TestClient[] = [];
 
 beforeAll(async () => {
   backend = await startBackend();
   db = DynamoDBDocumentClient.from(backend.clients.dynamodb);
   const lifecycle = await loadHandlers(backend, ['authorize', 'connect', 'disconnect'] as const);
-  const { gateway, callbackUrl } = await startHandlerGateway(lifecycle);
-  stopGateway = () => gateway.stop();
+  const started = await startHandlerGateway(lifecycle);
+  gateway = started.gateway;
   wsUrl = gateway.url;
-  h = await loadHandlers(backend, ['subscribe', 'publish', 'send', 'ack', 'replay', 'deliver'] as const, {
-    CALLBACK_URL: callbackUrl,
+  h = await loadHandlers(backend, ['subscribe', 'publish', 'send', 'ack', 'replay', 'deliver', 'redeliver'] as const, {
+    CALLBACK_URL: started.callbackUrl,
+    ACK_DEADLINE_SECONDS: String(ACK_DEADLINE_SECONDS),
+    MAX_ATTEMPTS: String(MAX_ATTEMPTS),
   });
 });
 afterAll(async () => {
   await Promise.all(clients.map((c) => c.close()));
-  await stopGateway?.();
+  await gateway?.stop();
   await backend?.stop();
 });
 
-const queueUrl = () => backend.env.INGEST_QUEUE_URL as string;
+const ingestUrl = () => backend.env.INGEST_QUEUE_URL as string;
+const pushUrl = () => backend.env.PUSH_QUEUE_URL as string;
 
-async function connect(clientId: string): Promise<{ client: TestClient; connectionId: string }> {
+// ── Connections ──
+
+interface Target {
+  clientId: string;
+  connectionId: string;
+  connectedAt?: number;
+  upTo?: string;
+}
+type Connection = Required<Omit<Target, 'upTo'>>;
+
+/** Opens a real socket for `clientId` through the test gateway ($connect runs in-process) and returns its row. */
+async function connect(clientId: string): Promise<{ client: TestClient; connection: Connection }> {
+  const before = new Set((await connectionsOf(clientId)).map((c) => c.connectionId));
   const client = await TestClient.connect(`${wsUrl}/?token=${await mintToken(backend.tokenSecret, clientId, '5m')}`);
   clients.push(client);
-  const rows = await connectionsOf(clientId);
-  return { client, connectionId: rows.at(-1)?.connectionId as string };
+  const row = (await connectionsOf(clientId)).find((c) => !before.has(c.connectionId));
+  if (!row) throw new Error(`no connection row for ${clientId}`);
+  return { client, connection: row };
 }
 
-async function connectionsOf(clientId: string) {
-  return (await backend.rowsOf('CONNECTIONS_TABLE', clientId)) as { connectionId: string; connectedAt: number }[];
+async function connectionsOf(clientId: string): Promise<Connection[]> {
+  return (await backend.rowsOf('CONNECTIONS_TABLE', clientId)).map((row) => ({
+    clientId: row.clientId as string,
+    connectionId: row.connectionId as string,
+    connectedAt: row.connectedAt as number,
+  }));
 }
 
-async function inboxOf(clientId: string) {
-  const items = await backend.rowsOf('INBOX_TABLE', clientId, 'bySeq');
-  return items.map((item) => JSON.parse(item.message as string) as { id: string; payload: unknown });
+// ── Inbox ──
+
+interface InboxRow {
+  seq: string;
+  id: string;
+  attempt: number;
+  message: Record<string, unknown>;
 }
 
-/** Runs deliver on `event` and, like the event source mapping, deletes the records it did not report as failed. */
-async function deliver(event: SQSEvent, sqs: SQSClient = backend.clients.sqs): Promise<SQSBatchResponse> {
-  const response = (await h.deliver(event as never, lambdaContext('deliver'))) as SQSBatchResponse;
-  const failed = new Set(response.batchItemFailures.map((f) => f.itemIdentifier));
-  const done = event.Records.filter((r) => !failed.has(r.messageId));
-  if (done.length > 0)
-    await sqs.send(
-      new DeleteMessageBatchCommand({
-        QueueUrl: queueUrl(),
-        Entries: done.map((r, i) => ({ Id: String(i), ReceiptHandle: r.receiptHandle })),
-      }),
-    );
-  return response;
+/** A client's inbox, in the table's own (seq) order. */
+async function inboxOf(clientId: string): Promise<InboxRow[]> {
+  return (await backend.rowsOf('INBOX_TABLE', clientId)).map((row) => ({
+    seq: row.seq as string,
+    id: row.id as string,
+    attempt: row.attempt as number,
+    message: JSON.parse(row.message as string) as Record<string, unknown>,
+  }));
 }
 
-/** Delivers whatever the ingest queue holds (including $connect's delayed records once `waitSeconds` pass). */
-async function deliverAll(waitSeconds = 1): Promise<void> {
-  for (;;) {
-    const event = await receiveEvent(backend.clients.sqs, queueUrl(), waitSeconds);
-    if (event.Records.length === 0) return;
-    await deliver(event);
-  }
+// ── Routes ──
+
+async function subscribe(clientId: string, topic: string): Promise<void> {
+  expect(await frame(h.subscribe, clientId, { action: 'subscribe', topic })).toMatchObject({ type: 'subscribed' });
 }
 
-/** Takes records off the ingest queue (earlier tests' leftovers included) until one whose body matches. */
-async function takeQueued(matches: (body: Record<string, unknown>) => boolean): Promise<Record<string, unknown>> {
-  for (let tries = 0; tries < 5; tries++) {
-    const event = await receiveEvent(backend.clients.sqs, queueUrl(), 2);
-    if (event.Records.length === 0) continue;
-    await backend.clients.sqs.send(
-      new DeleteMessageBatchCommand({
-        QueueUrl: queueUrl(),
-        Entries: event.Records.map((r, i) => ({ Id: String(i), ReceiptHandle: r.receiptHandle })),
-      }),
-    );
-    const found = event.Records.map((r) => JSON.parse(r.body) as Record<string, unknown>).find(matches);
-    if (found) return found;
-  }
-  throw new Error('no matching record on the ingest queue');
-}
-
-async function publish(from: string, topic: string, payload: unknown) {
-  const reply = await frame(h.publish, from, { action: 'publish', topic, payload });
-  expect(reply.type).toBe('accepted');
+async function publish(from: string, topic: string, payload: unknown, key?: string): Promise<string> {
+  const reply = await frame(h.publish, from, { action: 'publish', topic, payload, ...(key ? { id: key } : {}) });
+  expect(reply).toEqual({ type: 'accepted', id: expect.any(String) });
   return reply.id as string;
 }
 
+async function sendTo(from: string, to: string, payload: unknown, key?: string): Promise<string> {
+  const reply = await frame(h.send, from, { action: 'send', to, payload, ...(key ? { id: key } : {}) });
+  expect(reply).toEqual({ type: 'accepted', id: expect.any(String) });
+  return reply.id as string;
+}
+
+const ack = (clientId: string, body: Record<string, unknown>) => frame(h.ack, clientId, { action: 'ack', ...body });
+
+// ── Queues ──
+
+async function deleteRecords(queueUrl: string, records: SQSRecord[]): Promise<void> {
+  for (let i = 0; i < records.length; i += 10) {
+    await backend.clients.sqs.send(
+      new DeleteMessageBatchCommand({
+        QueueUrl: queueUrl,
+        Entries: records.slice(i, i + 10).map((r, n) => ({ Id: String(n), ReceiptHandle: r.receiptHandle })),
+      }),
+    );
+  }
+}
+
+/** Runs a handler on `event` and, like the event source mapping, deletes the records it did not report as failed. */
+async function settle(name: 'deliver' | 'redeliver', queueUrl: string, event: SQSEvent): Promise<SQSBatchResponse> {
+  const response = (await h[name](event as never, lambdaContext(name))) as SQSBatchResponse;
+  const failed = new Set(response.batchItemFailures.map((f) => f.itemIdentifier));
+  await deleteRecords(
+    queueUrl,
+    event.Records.filter((r) => !failed.has(r.messageId)),
+  );
+  return response;
+}
+
+const deliver = (event: SQSEvent) => settle('deliver', ingestUrl(), event);
+const redeliver = (records: SQSRecord[]) => settle('redeliver', pushUrl(), { Records: records });
+
+/**
+ * Delivers whatever the ingest queue holds, batch after batch (a FIFO receive gives one record per publisher and
+ * holds the publisher's next one until the first is deleted), expecting every record to succeed.
+ */
+async function deliverAll(): Promise<void> {
+  for (;;) {
+    const event = await receiveEvent(backend.clients.sqs, ingestUrl(), 0);
+    if (event.Records.length === 0) return;
+    expect((await deliver(event)).batchItemFailures).toEqual([]);
+  }
+}
+
+type PushBody = { kind: 'connected'; target: Target } | { kind: 'check'; targets: Target[] };
+const bodyOf = (record: SQSRecord) => JSON.parse(record.body) as PushBody;
+const targetsOf = (body: PushBody) => (body.kind === 'connected' ? [body.target] : body.targets);
+const connectedFor = (clientId: string) => (body: PushBody) =>
+  body.kind === 'connected' && body.target.clientId === clientId;
+const checkFor = (clientId: string) => (body: PushBody) =>
+  body.kind === 'check' && body.targets.some((t) => t.clientId === clientId);
+
+/**
+ * Takes push-queue records matching `match` as they become visible (delayed ones included), until `enough` says so
+ * or `timeoutMs` pass; they stay in flight for `redeliver`. Records that do not match (earlier tests' leftovers,
+ * other clients' checks) are deleted: nothing else consumes this queue here.
+ */
+async function takePush(
+  match: (body: PushBody) => boolean,
+  timeoutMs: number,
+  enough: (found: SQSRecord[]) => boolean = (found) => found.length > 0,
+): Promise<SQSRecord[]> {
+  const found: SQSRecord[] = [];
+  const deadline = Date.now() + timeoutMs;
+  do {
+    const wait = deadline - Date.now() >= 1000 ? 1 : 0;
+    const { Records } = await receiveEvent(backend.clients.sqs, pushUrl(), wait);
+    found.push(...Records.filter((r) => match(bodyOf(r))));
+    await deleteRecords(
+      pushUrl(),
+      Records.filter((r) => !match(bodyOf(r))),
+    );
+    if (wait === 0 && Records.length === 0) await new Promise((resolve) => setTimeout(resolve, 100));
+  } while (!enough(found) && Date.now() < deadline);
+  return found;
+}
+
+/** A push record as the event source would hand it over, for bodies the handlers never sent themselves. */
+function handBuilt(body: unknown): SQSRecord {
+  const now = String(Date.now());
+  return {
+    messageId: randomUUID(),
+    receiptHandle: 'hand-built',
+    body: JSON.stringify(body),
+    attributes: {
+      ApproximateReceiveCount: '1',
+      SentTimestamp: now,
+      SenderId: '000000000000',
+      ApproximateFirstReceiveTimestamp: now,
+    },
+    messageAttributes: {},
+    md5OfBody: '',
+    eventSource: 'aws:sqs',
+    eventSourceARN: 'arn:aws:sqs:us-east-1:000000000000:push',
+    awsRegion: 'us-east-1',
+  };
+}
+
+const idsAndAttempts = (frames: Frame[]) => frames.map((f) => [f.id, f.attempt]);
+const bySeq = (a: Target, b: Target) => String(a.upTo).localeCompare(String(b.upTo));
+
 describe('deliver', () => {
   it('fans a topic message out to three subscribers: live ones get it at once, every inbox keeps it', async () => {
-    const driverIds = ['fan-1', 'fan-2', 'fan-3'];
-    for (const id of driverIds) await frame(h.subscribe, id, { action: 'subscribe', topic: 'fanout' });
+    const subscribers = ['fan-1', 'fan-2', 'fan-3'];
+    for (const id of subscribers) await subscribe(id, 'fanout');
     const live = [await connect('fan-1'), await connect('fan-2')];
-    await deliverAll(); // the connects' own records: nothing pending yet
-    const id = await publish('vendor-1', 'fanout', { order: 42 });
-    await deliverAll(0);
-    for (const { client } of live) {
-      expect(await client.nextMatching((f) => f.type === 'message')).toEqual({
-        type: 'message',
-        id,
-        topic: 'fanout',
-        from: 'vendor-1',
-        payload: { order: 42 },
-        publishedAt: expect.any(String),
-        attempt: 1,
-      });
+    const id = await publish('fan-pub', 'fanout', { order: 42 });
+    await deliverAll();
+
+    const pushed = await Promise.all(live.map(({ client }) => client.receive(1, 5_000)));
+    const expected = {
+      type: 'message',
+      id,
+      seq: expect.stringMatching(ULID),
+      topic: 'fanout',
+      from: 'fan-pub',
+      payload: { order: 42 },
+      publishedAt: expect.any(String),
+      attempt: 1,
+    };
+    for (const frames of pushed) expect(frames).toEqual([expected]);
+    const seq = pushed[0]?.[0]?.seq as string;
+    expect(pushed[1]?.[0]?.seq).toBe(seq);
+
+    for (const clientId of subscribers) {
+      expect(await inboxOf(clientId)).toEqual([
+        {
+          seq,
+          id,
+          attempt: 0,
+          message: {
+            id,
+            seq,
+            topic: 'fanout',
+            from: 'fan-pub',
+            payload: { order: 42 },
+            publishedAt: pushed[0]?.[0]?.publishedAt,
+          },
+        },
+      ]);
     }
-    for (const driver of driverIds) expect((await inboxOf(driver)).map((m) => m.id)).toEqual([id]);
+
+    // Each pushed connection is checked after the ack deadline; the offline subscriber is not.
+    const isFan = (body: PushBody) => subscribers.some((clientId) => checkFor(clientId)(body));
+    const checks = await takePush(isFan, (ACK_DEADLINE_SECONDS + 3) * 1000, (found) => {
+      return found.flatMap((r) => targetsOf(bodyOf(r))).length >= 2;
+    });
+    const targets = checks.flatMap((r) => targetsOf(bodyOf(r)));
+    expect(targets.sort((a, b) => a.clientId.localeCompare(b.clientId))).toEqual(
+      live.map(({ connection }) => ({ ...connection, upTo: seq })),
+    );
   });
 
-  it('keeps an offline subscriber’s messages and pushes them, oldest first, soon after it connects', async () => {
-    await frame(h.subscribe, 'late-1', { action: 'subscribe', topic: 'late' });
-    const ids = [];
-    for (const n of [1, 2, 3]) ids.push(await publish('vendor-1', 'late', { n }));
-    await deliverAll(0);
-    const { client } = await connect('late-1');
-    await deliverAll(2); // $connect's record is delayed by a second
-    const pushed = [await client.next(), await client.next(), await client.next()];
-    expect(pushed.map((f) => f.id)).toEqual(ids);
-    expect(pushed.map((f) => f.attempt)).toEqual([1, 1, 1]);
+  it('keeps an offline subscriber’s messages and pushes them, oldest first, in its catch-up, then synced', async () => {
+    await subscribe('late-1', 'late');
+    const ids: string[] = [];
+    for (const n of [1, 2, 3]) ids.push(await publish('late-pub', 'late', { n }));
+    await deliverAll();
+    expect((await inboxOf('late-1')).map((m) => m.id)).toEqual(ids);
+
+    const { client, connection } = await connect('late-1');
+    const connected = await takePush(connectedFor('late-1'), 5_000);
+    expect(connected.map(bodyOf)).toEqual([{ kind: 'connected', target: connection }]);
+    expect(client.frames).toEqual([]); // nothing reached it before its catch-up
+
+    expect((await redeliver(connected)).batchItemFailures).toEqual([]);
+    const synced = await client.frameOf('synced', 0, 5_000);
+    expect(synced).toEqual({ type: 'synced', count: 3, index: expect.any(Number) });
+    expect(client.frames.slice(0, synced.index).every((f) => f.type === 'message' || f.type === 'messages')).toBe(true);
+    const caughtUp = client.messages();
+    expect(idsAndAttempts(caughtUp)).toEqual(ids.map((id) => [id, 1]));
+    expect(caughtUp.map((f) => (f.payload as { n: number }).n)).toEqual([1, 2, 3]);
+    expect((await inboxOf('late-1')).map((m) => m.attempt)).toEqual([1, 1, 1]);
+
+    // What the catch-up sent is checked after the ack deadline, like a live push.
+    const checks = await takePush(checkFor('late-1'), (ACK_DEADLINE_SECONDS + 3) * 1000);
+    expect(checks.map(bodyOf)).toEqual([{ kind: 'check', targets: [connection] }]);
   });
 
-  it('does not push again after connect what the live push already gave the new connection', async () => {
-    await frame(h.subscribe, 'early-1', { action: 'subscribe', topic: 'early' });
+  it('does not lose a message pushed live before the catch-up: together they give the client everything', async () => {
+    await subscribe('early-1', 'early');
+    const before = await publish('early-pub', 'early', 'before');
+    await deliverAll();
     const { client } = await connect('early-1');
-    const id = await publish('vendor-1', 'early', 'hot');
-    await deliverAll(0); // the live push; $connect's own record is still delayed
-    expect(await client.nextMatching((f) => f.type === 'message')).toMatchObject({ id, attempt: 1 });
-    await deliverAll(2); // now $connect's record: its push leaves out what was routed after the connection was recorded
-    expect(client.messages().map((f) => f.id)).toEqual([id]);
-    expect((await inboxOf('early-1')).map((m) => m.id)).toEqual([id]);
+    const after = await publish('early-pub', 'early', 'after');
+    await deliverAll(); // the connection is recorded: a live push; $connect's catch-up is still a second off
+    expect(idsAndAttempts(await client.receive(1, 5_000))).toEqual([[after, 1]]);
+
+    const connected = await takePush(connectedFor('early-1'), 5_000);
+    expect(connected).toHaveLength(1);
+    expect((await redeliver(connected)).batchItemFailures).toEqual([]);
+    const synced = await client.frameOf('synced', 0, 5_000);
+    expect(synced.count).toBeGreaterThanOrEqual(1);
+    const seen = client.messages();
+    // Copies by id are allowed (the client keeps the first); no message may be missing, and the catch-up's own
+    // part comes oldest first.
+    expect(new Set(seen.map((f) => f.id))).toEqual(new Set([before, after]));
+    const catchUp = seen.slice(1).map((f) => String(f.seq));
+    expect(catchUp).toEqual([...catchUp].sort());
+    expect(seen.slice(1).map((f) => f.id)).toContain(before);
   });
 
-  it('replays unacked messages oldest first on request, then says how many, counting the attempt', async () => {
-    await frame(h.subscribe, 'replay-1', { action: 'subscribe', topic: 'replay' });
-    const ids = [await publish('vendor-1', 'replay', 'a'), await publish('vendor-1', 'replay', 'b')];
-    await deliverAll(0);
-    const { client, connectionId } = await connect('replay-1');
-    const reply = await frame(h.replay, 'replay-1', { action: 'replay', ref: 'rp' }, connectionId);
-    expect(reply).toEqual({ type: 'replayed', count: 2, ref: 'rp' });
-    const pushed = [await client.next(), await client.next()];
-    expect(pushed.map((f) => [f.id, f.attempt])).toEqual([
-      [ids[0], 1],
-      [ids[1], 1],
-    ]);
-    await frame(h.replay, 'replay-1', { action: 'replay' }, connectionId);
-    expect((await client.next()).attempt).toBe(2);
-  });
+  it('acks delete from the caller’s inbox only, by id (plain or keyed) or by seq; acking twice is harmless', async () => {
+    const plain = await sendTo('ack-pub', 'acker', 'plain');
+    const keyed = await sendTo('ack-pub', 'acker', 'keyed', 'some-key');
+    const bySeqId = await sendTo('ack-pub', 'acker', 'by seq');
+    await deliverAll();
+    const inbox = await inboxOf('acker');
+    expect(inbox.map((m) => m.id)).toEqual([plain, keyed, bySeqId]);
+    expect(plain).toMatch(ULID);
+    expect(keyed).not.toMatch(ULID); // a publisher's key gives a digest id, not a seq
+    const seqOf = (id: string) => inbox.find((m) => m.id === id)?.seq as string;
+    expect(seqOf(keyed)).toMatch(ULID);
 
-  it('acks delete from the caller’s inbox only; acking twice is harmless', async () => {
-    const id = (await frame(h.send, 'vendor-1', { action: 'send', to: 'acker', payload: 'x' })).id as string;
-    await deliverAll(0);
-    expect((await inboxOf('acker')).map((m) => m.id)).toEqual([id]);
-
-    expect(await frame(h.ack, 'intruder', { action: 'ack', id })).toEqual({ type: 'acked', ids: [id] });
-    expect((await inboxOf('acker')).map((m) => m.id)).toEqual([id]);
-
-    expect(await frame(h.ack, 'acker', { action: 'ack', ids: [id, id], ref: 'a' })).toEqual({
+    // Someone else naming them (by id, keyed id and seq) touches only its own, empty, inbox.
+    expect(await ack('intruder', { ids: [plain, keyed], seqs: [seqOf(bySeqId)] })).toEqual({
       type: 'acked',
-      ids: [id],
-      ref: 'a',
+      ids: [plain, keyed],
+      seqs: [seqOf(bySeqId)],
+    });
+    expect((await inboxOf('acker')).map((m) => m.id)).toEqual([plain, keyed, bySeqId]);
+
+    expect(await ack('acker', { ids: [plain, plain], ref: 'a' })).toEqual({ type: 'acked', ids: [plain], ref: 'a' });
+    expect((await inboxOf('acker')).map((m) => m.id)).toEqual([keyed, bySeqId]);
+    expect(await ack('acker', { id: keyed })).toEqual({ type: 'acked', ids: [keyed] });
+    expect((await inboxOf('acker')).map((m) => m.id)).toEqual([bySeqId]);
+    expect(await ack('acker', { seq: seqOf(bySeqId) })).toEqual({ type: 'acked', ids: [], seqs: [seqOf(bySeqId)] });
+    expect(await inboxOf('acker')).toEqual([]);
+
+    // Again: the same replies, no error.
+    expect(await ack('acker', { ids: [plain, keyed], seqs: [seqOf(bySeqId)] })).toEqual({
+      type: 'acked',
+      ids: [plain, keyed],
+      seqs: [seqOf(bySeqId)],
     });
     expect(await inboxOf('acker')).toEqual([]);
-    expect(await frame(h.ack, 'acker', { action: 'ack', id })).toEqual({ type: 'acked', ids: [id] });
   });
 
   it('does not bring an acked message back when SQS delivers its record again', async () => {
-    await frame(h.send, 'vendor-1', { action: 'send', to: 'dup-1', payload: 'once', id: 'order-1' });
-    const event = await receiveEvent(backend.clients.sqs, queueUrl(), 1);
-    expect(event.Records).toHaveLength(1);
-    await deliver(event);
-    const inbox = await inboxOf('dup-1');
-    expect(inbox).toHaveLength(1);
-    const id = inbox[0]?.id as string;
-    expect(await frame(h.ack, 'dup-1', { action: 'ack', id })).toEqual({ type: 'acked', ids: [id] });
-
-    const again = await deliver(event);
-    expect(again.batchItemFailures).toEqual([]);
-    // The publisher retrying with the same idempotency key is the same message too.
-    expect(await frame(h.send, 'vendor-1', { action: 'send', to: 'dup-1', payload: 'once', id: 'order-1' })).toEqual({
-      type: 'accepted',
-      id,
-    });
-    await deliverAll(0);
+    const id = await sendTo('dup-pub', 'dup-1', 'once', 'order-1');
+    const event = await receiveEvent(backend.clients.sqs, ingestUrl(), 1);
+    expect(event.Records.map((r) => JSON.parse(r.body).message.id)).toEqual([id]);
+    expect((await deliver(event)).batchItemFailures).toEqual([]);
+    expect((await inboxOf('dup-1')).map((m) => m.id)).toEqual([id]);
+    expect(await ack('dup-1', { id })).toEqual({ type: 'acked', ids: [id] });
     expect(await inboxOf('dup-1')).toEqual([]);
+
+    // The same record again (at-least-once delivery): dropped, not reported, not written.
+    expect((await h.deliver(event as never, lambdaContext('deliver'))) as SQSBatchResponse).toEqual({
+      batchItemFailures: [],
+    });
+    expect(await inboxOf('dup-1')).toEqual([]);
+    // The publisher retrying with the same idempotency key is the same message too.
+    expect(await sendTo('dup-pub', 'dup-1', 'once', 'order-1')).toBe(id);
+    await deliverAll();
+    expect(await inboxOf('dup-1')).toEqual([]);
+  });
+
+  it('reports only the unreadable records of a batch for retry', async () => {
+    const id = await sendTo('poison-pub', 'poisoned', 'fine');
+    const event = await receiveEvent(backend.clients.sqs, ingestUrl(), 1);
+    const good = event.Records[0];
+    if (!good || event.Records.length !== 1) throw new Error('expected one record');
+    const poison = { ...good, messageId: randomUUID(), body: '{"kind":"message"' };
+    const wrongShape = { ...good, messageId: randomUUID(), body: '{"kind":"other"}' };
+    // What the old design put on this queue is not a message either.
+    const oldConnected = {
+      ...good,
+      messageId: randomUUID(),
+      body: JSON.stringify({ kind: 'connected', clientId: 'poisoned', connectionId: 'R1kmxc2VNjMCFIA=' }),
+    };
+    const response = await deliver({ Records: [poison, good, wrongShape, oldConnected] });
+    expect(response.batchItemFailures).toEqual([
+      { itemIdentifier: poison.messageId },
+      { itemIdentifier: wrongShape.messageId },
+      { itemIdentifier: oldConnected.messageId },
+    ]);
+    expect((await inboxOf('poisoned')).map((m) => m.id)).toEqual([id]);
   });
 
   it('removes a connection that API Gateway calls Gone, but not one that may still be in $connect', async () => {
     const table = backend.env.CONNECTIONS_TABLE;
     const now = Date.now();
+    // No socket has these ids: the local gateway answers 410 to them, as API Gateway does.
     const stale = { clientId: 'ghost', connectionId: 'R1kmxc2VNjMCFIA=', connectedAt: now - 60_000 };
     const young = { clientId: 'ghost', connectionId: 'JC1dgf9yoAMCK-g=', connectedAt: now };
     for (const item of [stale, young]) await db.send(new PutCommand({ TableName: table, Item: item }));
-    const before = Date.now();
-    await frame(h.send, 'vendor-1', { action: 'send', to: 'ghost', payload: 'boo' });
-    await deliverAll(0);
-    expect((await connectionsOf('ghost')).map((c) => c.connectionId)).toEqual([young.connectionId]);
-    expect(await inboxOf('ghost')).toHaveLength(1);
-    // The young one missed its live push, and its own connect-time push leaves out what was routed after it was
-    // recorded: deliver asks for another one, covering up to now.
-    const asked = await takeQueued((body) => body.clientId === 'ghost');
-    expect(asked).toEqual({
-      kind: 'connected',
-      clientId: 'ghost',
-      connectionId: young.connectionId,
-      connectedAt: now,
-      routedBefore: expect.any(Number),
-    });
-    expect(asked.routedBefore).toBeGreaterThan(before);
+    const { client, connection } = await connect('ghost');
+
+    const id = await sendTo('ghost-pub', 'ghost', 'boo');
+    await deliverAll();
+    expect(idsAndAttempts(await client.receive(1, 5_000))).toEqual([[id, 1]]);
+    const left = (await connectionsOf('ghost')).map((c) => c.connectionId).sort();
+    expect(left).toEqual([young.connectionId, connection.connectionId].sort());
+    expect((await inboxOf('ghost')).map((m) => m.id)).toEqual([id]);
+
+    // Only the connection that took the push is checked; the young one gets it from its own catch-up.
+    const checks = await takePush(checkFor('ghost'), (ACK_DEADLINE_SECONDS + 3) * 1000);
+    const seq = (await inboxOf('ghost'))[0]?.seq;
+    expect(checks.map(bodyOf)).toEqual([{ kind: 'check', targets: [{ ...connection, upTo: seq }] }]);
   });
 
-  it('retries a connect-time push that finds the connection still in $connect, but not one long gone', async () => {
-    await frame(h.send, 'vendor-1', { action: 'send', to: 'slowpoke', payload: 'waiting' });
-    await deliverAll(0);
-    const sent = await receiveEvent(backend.clients.sqs, queueUrl(), 0);
-    expect(sent.Records).toEqual([]);
-    const template = { messageId: '', receiptHandle: '', attributes: {}, messageAttributes: {}, md5OfBody: '' };
-    const connected = (messageId: string, connectedAt: number) => ({
-      ...template,
-      messageId,
-      eventSource: 'aws:sqs',
-      eventSourceARN: 'arn:aws:sqs:us-east-1:000000000000:ingest',
-      awsRegion: 'us-east-1',
-      // No socket has this id: the local gateway answers 410, as API Gateway does during $connect.
-      body: JSON.stringify({ kind: 'connected', clientId: 'slowpoke', connectionId: 'Zm9vYmFyYmF6cXU=', connectedAt }),
-    });
-    const young = connected('8d1f4c1e-6f0e-4a53-9b1e-1f2d3c4b5a69', Date.now());
-    const old = connected('0b7f3a2d-1c4e-4f5a-8b6c-7d8e9f0a1b2c', Date.now() - 120_000);
-    const response = (await h.deliver(
-      { Records: [young, old] } as never,
-      lambdaContext('deliver'),
-    )) as SQSBatchResponse;
-    expect(response.batchItemFailures).toEqual([{ itemIdentifier: young.messageId }]);
-    expect(await inboxOf('slowpoke')).toHaveLength(1);
+  it('retries a catch-up that finds the connection still in $connect, but not one long gone', async () => {
+    const id = await sendTo('slow-pub', 'slowpoke', 'waiting');
+    await deliverAll();
+    // No socket has this id: the local gateway answers 410, as API Gateway does during $connect.
+    const connectionId = 'Zm9vYmFyYmF6cXU=';
+    const young = { clientId: 'slowpoke', connectionId, connectedAt: Date.now() };
+    const old = { clientId: 'slowpoke', connectionId, connectedAt: Date.now() - 120_000 };
+    const records = [handBuilt({ kind: 'connected', target: young }), handBuilt({ kind: 'connected', target: old })];
+    const response = (await h.redeliver({ Records: records } as never, lambdaContext('redeliver'))) as SQSBatchResponse;
+    expect(response.batchItemFailures).toEqual([]);
+
+    const again = await takePush(connectedFor('slowpoke'), 3_500, () => false);
+    expect(again.map(bodyOf)).toEqual([{ kind: 'connected', target: young }]);
+    await deleteRecords(pushUrl(), again);
+    // Nothing was sent, so nothing was counted.
+    expect((await inboxOf('slowpoke')).map((m) => [m.id, m.attempt])).toEqual([[id, 0]]);
   });
 
-  it('reports only the poison record of a batch for retry', async () => {
-    await frame(h.send, 'vendor-1', { action: 'send', to: 'poisoned', payload: 'fine' });
-    const event = await receiveEvent(backend.clients.sqs, queueUrl(), 1);
-    const good = event.Records[0];
-    if (!good) throw new Error('expected a record');
-    const poison = { ...good, messageId: '059f36b4-87a3-44ab-83d2-661975830a7d', body: '{"kind":"message"' };
-    const wrongShape = { ...good, messageId: '2e1424d4-f796-459a-8184-9c92662be6da', body: '{"kind":"other"}' };
-    const response = (await h.deliver(
-      { Records: [poison, good, wrongShape] } as never,
-      lambdaContext('deliver'),
-    )) as SQSBatchResponse;
-    expect(response.batchItemFailures).toEqual([
-      { itemIdentifier: poison.messageId },
-      { itemIdentifier: wrongShape.messageId },
+  it('replays unacked messages oldest first on request, answers synced with how many, counting the attempt', async () => {
+    const ids = [await sendTo('replay-pub', 'replay-1', 'a'), await sendTo('replay-pub', 'replay-1', 'b')];
+    await deliverAll();
+    const { client, connection } = await connect('replay-1');
+    const replay = (ref?: string) =>
+      frame(h.replay, 'replay-1', { action: 'replay', ...(ref ? { ref } : {}) }, connection.connectionId);
+
+    expect(await replay('rp')).toEqual({ type: 'synced', count: 2, ref: 'rp' });
+    expect(idsAndAttempts(await client.receive(2, 5_000))).toEqual([
+      [ids[0], 1],
+      [ids[1], 1],
     ]);
-    expect(await inboxOf('poisoned')).toHaveLength(1);
+    expect((await inboxOf('replay-1')).map((m) => m.attempt)).toEqual([1, 1]);
+
+    expect(await replay()).toEqual({ type: 'synced', count: 2 });
+    expect(idsAndAttempts(await client.receive(2, 5_000))).toEqual([
+      [ids[0], 2],
+      [ids[1], 2],
+    ]);
+
+    const first = (await inboxOf('replay-1'))[0]?.seq as string;
+    expect(await ack('replay-1', { seq: first })).toMatchObject({ type: 'acked' });
+    expect(await replay()).toEqual({ type: 'synced', count: 1 });
+    expect(idsAndAttempts(await client.receive(1, 5_000))).toEqual([[ids[1], 3]]);
+    expect(idsAndAttempts(client.messages())).toHaveLength(5);
+  });
+
+  it('checks re-push what is unacked up to upTo, counting attempts, until it is acked or sent MAX_ATTEMPTS times', {
+    timeout: 60_000,
+  }, async () => {
+    const { client, connection } = await connect('check-1');
+    const m1 = await sendTo('check-pub', 'check-1', 'one');
+    await deliverAll();
+    const m2 = await sendTo('check-pub', 'check-1', 'two');
+    await deliverAll();
+    const live = await client.receive(2, 5_000);
+    expect(idsAndAttempts(live)).toEqual([
+      [m1, 1],
+      [m2, 1],
+    ]);
+    const [seq1, seq2] = live.map((f) => f.seq as string);
+
+    // Each push asks for a check, but not before the ack deadline.
+    expect(await takePush(checkFor('check-1'), 0)).toEqual([]);
+    const byUpTo = (a: SQSRecord, b: SQSRecord) =>
+      bySeq(targetsOf(bodyOf(a))[0] as Target, targetsOf(bodyOf(b))[0] as Target);
+    const first = await takePush(checkFor('check-1'), (ACK_DEADLINE_SECONDS + 3) * 1000, (f) => f.length >= 2);
+    expect(first.sort(byUpTo).map(bodyOf)).toEqual([
+      { kind: 'check', targets: [{ ...connection, upTo: seq1 }] },
+      { kind: 'check', targets: [{ ...connection, upTo: seq2 }] },
+    ]);
+    const [check1, check2] = first as [SQSRecord, SQSRecord];
+
+    // Up to m1: m1 again, not m2 (later than upTo).
+    expect((await redeliver([check1])).batchItemFailures).toEqual([]);
+    expect(idsAndAttempts(await client.receive(1, 5_000))).toEqual([[m1, 2]]);
+    expect(await ack('check-1', { seq: seq1 })).toMatchObject({ type: 'acked' });
+    // Up to m2: m2 again, not m1 (acked meanwhile).
+    expect((await redeliver([check2])).batchItemFailures).toEqual([]);
+    expect(idsAndAttempts(await client.receive(1, 5_000))).toEqual([[m2, 2]]);
+
+    // Each re-push asks for another check.
+    const second = await takePush(checkFor('check-1'), (ACK_DEADLINE_SECONDS + 3) * 1000, (f) => f.length >= 2);
+    expect(second.flatMap((r) => targetsOf(bodyOf(r))).sort(bySeq)).toEqual([
+      { ...connection, upTo: seq1 },
+      { ...connection, upTo: seq2 },
+    ]);
+    expect((await redeliver(second)).batchItemFailures).toEqual([]);
+    expect(idsAndAttempts(await client.receive(1, 5_000))).toEqual([[m2, 3]]);
+
+    // Only m2's check pushed anything, so only it is checked again; m2 has now been sent MAX_ATTEMPTS times.
+    const third = await takePush(checkFor('check-1'), (ACK_DEADLINE_SECONDS + 1.5) * 1000, () => false);
+    expect(third.map(bodyOf)).toEqual([{ kind: 'check', targets: [{ ...connection, upTo: seq2 }] }]);
+    expect((await redeliver(third)).batchItemFailures).toEqual([]);
+    // Pushed nothing, so no further check either.
+    expect(await takePush(checkFor('check-1'), (ACK_DEADLINE_SECONDS + 1.5) * 1000)).toEqual([]);
+
+    expect(idsAndAttempts(client.messages())).toEqual([
+      [m1, 1],
+      [m2, 1],
+      [m1, 2],
+      [m2, 2],
+      [m2, 3],
+    ]);
+    expect((await inboxOf('check-1')).map((m) => [m.id, m.attempt])).toEqual([[m2, MAX_ATTEMPTS]]);
+  });
+
+  it('tries a push that failed (throttled, not Gone) again a second later, without waiting for the ack deadline', async () => {
+    const { client, connection } = await connect('throttled');
+    // Three 429s: the SDK's own retries (three attempts in all) fail too, so the push fails for deliver.
+    gateway.faults.failPosts({ connectionId: connection.connectionId, times: 3 });
+    const id = await sendTo('throttle-pub', 'throttled', 'later');
+    const delivered = Date.now();
+    await deliverAll();
+    expect(await connectionsOf('throttled')).toEqual([connection]);
+
+    const retry = await takePush(checkFor('throttled'), ACK_DEADLINE_SECONDS * 1000 - 500);
+    expect(Date.now() - delivered).toBeLessThan(ACK_DEADLINE_SECONDS * 1000);
+    const seq = (await inboxOf('throttled'))[0]?.seq;
+    expect(retry.map(bodyOf)).toEqual([{ kind: 'check', targets: [{ ...connection, upTo: seq }] }]);
+    expect(client.messages()).toEqual([]);
+    expect((await redeliver(retry)).batchItemFailures).toEqual([]);
+    expect(await client.receive(1, 5_000)).toEqual([expect.objectContaining({ id, attempt: 2 })]);
+  });
+
+  it('pushes one publisher’s messages of one batch to a connection in batch order, in one messages frame', async () => {
+    const { client } = await connect('fifo-sub');
+    const ids: string[] = [];
+    for (const n of [1, 2, 3]) ids.push(await sendTo('fifo-pub', 'fifo-sub', { n }));
+    // The FIFO queue hands out a publisher's records in one receive, in the order they were accepted, as AWS does.
+    const { Records: records } = await receiveEvent(backend.clients.sqs, ingestUrl(), 1);
+    expect(records).toHaveLength(3);
+    await deleteRecords(ingestUrl(), records);
+    expect(records.map((r) => JSON.parse(r.body).message.id)).toEqual(ids);
+
+    const response = (await h.deliver({ Records: records } as never, lambdaContext('deliver'))) as SQSBatchResponse;
+    expect(response.batchItemFailures).toEqual([]);
+    const pushed = await client.frameOf('messages', 0, 5_000);
+    expect(pushed.index).toBe(0);
+    expect(pushed.items).toEqual(
+      [1, 2, 3].map((n, i) => ({
+        id: ids[i],
+        seq: expect.stringMatching(ULID),
+        from: 'fifo-pub',
+        payload: { n },
+        publishedAt: expect.any(String),
+        attempt: 1,
+      })),
+    );
+    const seqs = (pushed.items as Frame[]).map((f) => String(f.seq));
+    expect(seqs).toEqual([...seqs].sort());
+    expect(idsAndAttempts(client.messages())).toEqual(ids.map((id) => [id, 1]));
   });
 });

@@ -1,6 +1,7 @@
 import { decodeTime, isValid } from 'ulid';
 import { describe, expect, it } from 'vitest';
 import { messageIdFor, newSeq } from '../../functions/lib/ids.js';
+import { groupOf } from '../../functions/lib/queue.js';
 
 describe('message ids', () => {
   it('are valid ULIDs carrying their time, unique and increasing even within one millisecond', () => {
@@ -22,5 +23,15 @@ describe('message ids', () => {
     expect(messageIdFor('vendor-1', 'order-7', seq)).toBe(messageIdFor('vendor-1', 'order-7', newSeq()));
     expect(messageIdFor('vendor-1', 'order-7', seq)).not.toBe(messageIdFor('vendor-2', 'order-7', seq));
     expect(messageIdFor('vendor-1', undefined, seq)).toBe(seq);
+  });
+});
+
+describe('message groups', () => {
+  it('gives any clientId a group id SQS accepts (≤ 128 ASCII letters, digits, punctuation), one per publisher', () => {
+    const ids = ['driver 7', 'élodie', 'x'.repeat(129), 'vendor-1', ''];
+    const groups = ids.map(groupOf);
+    for (const group of groups) expect(group).toMatch(/^[!-~]{1,128}$/);
+    expect(new Set(groups).size).toBe(ids.length);
+    expect(groupOf('driver 7')).toBe(groups[0]);
   });
 });

@@ -53,9 +53,48 @@ export class TestClient {
     return this.nextMatching((f) => f.ref === ref, timeoutMs);
   }
 
-  /** Message frames received so far. */
+  /** Messages received so far, in arrival order, each as a `message` frame (a `messages` frame's items unpacked). */
   messages(): Frame[] {
-    return this.frames.filter((f) => f.type === 'message');
+    return this.frames.flatMap((f) =>
+      f.type === 'message'
+        ? [f]
+        : f.type === 'messages'
+          ? (f.items as Frame[]).map((item) => ({ type: 'message', ...item }))
+          : [],
+    );
+  }
+
+  #messagesRead = 0;
+
+  /**
+   * The next `count` messages not yet returned by this method, waiting up to `timeoutMs` for them. It keeps its own
+   * place, apart from `next`, so a `request` that skips message frames on its way to the reply loses none here.
+   */
+  async receive(count: number, timeoutMs = 15_000): Promise<Frame[]> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const all = this.messages();
+      if (all.length >= this.#messagesRead + count) {
+        const batch = all.slice(this.#messagesRead, this.#messagesRead + count);
+        this.#messagesRead += count;
+        return batch;
+      }
+      if (Date.now() > deadline)
+        throw new Error(`${all.length - this.#messagesRead} of ${count} messages within ${timeoutMs} ms`);
+      await new Promise((resolve) => setTimeout(resolve, 5));
+    }
+  }
+
+  /** Resolves with the first frame of `type` received since frame number `from`, waiting up to `timeoutMs`. */
+  async frameOf(type: string, from = 0, timeoutMs = 15_000): Promise<Frame & { index: number }> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const frames = this.frames;
+      const index = frames.findIndex((f, i) => i >= from && f.type === type);
+      if (index >= 0) return { ...(frames[index] as Frame), index };
+      if (Date.now() > deadline) throw new Error(`no ${type} frame within ${timeoutMs} ms`);
+      await new Promise((resolve) => setTimeout(resolve, 5));
+    }
   }
 
   async close(): Promise<void> {

@@ -11,20 +11,27 @@ describe('alarms', () => {
     template = synth.template;
   });
 
-  it('fires on the first dead-lettered message', () => {
-    template.resourceCountIs('AWS::CloudWatch::Alarm', 2);
+  it('fires on the first dead-lettered record of either queue', () => {
+    template.resourceCountIs('AWS::CloudWatch::Alarm', 4);
+    for (const queue of [synth.stack.messageQueue, synth.stack.pushQueue]) {
+      template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+        Namespace: 'AWS/SQS',
+        MetricName: 'ApproximateNumberOfMessagesVisible',
+        Dimensions: [{ Name: 'QueueName', Value: { 'Fn::GetAtt': [logicalId(queue.deadLetterQueue), 'QueueName'] } }],
+        ComparisonOperator: 'GreaterThanThreshold',
+        Threshold: 0,
+        TreatMissingData: 'notBreaching',
+      });
+    }
+  });
+
+  it('fires when the push queue’s oldest record is a minute past the ack deadline', () => {
     template.hasResourceProperties('AWS::CloudWatch::Alarm', {
-      Namespace: 'AWS/SQS',
-      MetricName: 'ApproximateNumberOfMessagesVisible',
+      MetricName: 'ApproximateAgeOfOldestMessage',
       Dimensions: [
-        {
-          Name: 'QueueName',
-          Value: { 'Fn::GetAtt': [logicalId(synth.stack.messageQueue.deadLetterQueue), 'QueueName'] },
-        },
+        { Name: 'QueueName', Value: { 'Fn::GetAtt': [logicalId(synth.stack.pushQueue.queue), 'QueueName'] } },
       ],
-      ComparisonOperator: 'GreaterThanThreshold',
-      Threshold: 0,
-      TreatMissingData: 'notBreaching',
+      Threshold: 90,
     });
   });
 
@@ -73,6 +80,7 @@ describe('outputs', () => {
         'IngestQueueName',
         'IngestQueueUrl',
         'ProcessedTableName',
+        'PushQueueName',
         'SubscriptionsTableName',
         'TokenSecretArn',
         'WebSocketUrl',

@@ -37,18 +37,13 @@ describe('tables', () => {
   it('are keyed exactly as docs/architecture.md says', () => {
     expect(table('connections').Properties.KeySchema).toEqual([HASH('clientId'), RANGE('connectionId')]);
     expect(table('subscriptions').Properties.KeySchema).toEqual([HASH('topic'), RANGE('clientId')]);
-    expect(table('inbox').Properties.KeySchema).toEqual([HASH('clientId'), RANGE('messageId')]);
+    expect(table('inbox').Properties.KeySchema).toEqual([HASH('clientId'), RANGE('seq')]);
     expect(table('processed').Properties.KeySchema).toEqual([HASH('messageId')]);
-    expect(table('inbox').Properties.AttributeDefinitions).toEqual(
-      expect.arrayContaining([S('clientId'), S('messageId'), S('seq')]),
-    );
+    expect(table('inbox').Properties.AttributeDefinitions).toEqual([S('clientId'), S('seq')]);
   });
 
-  it('orders an inbox by seq through the bySeq local index, projecting whole items', () => {
-    expect(table('inbox').Properties.LocalSecondaryIndexes).toEqual([
-      { IndexName: 'bySeq', KeySchema: [HASH('clientId'), RANGE('seq')], Projection: { ProjectionType: 'ALL' } },
-    ]);
-    for (const name of ['connections', 'subscriptions', 'processed'] as const) {
+  it('has no index anywhere: the inbox sorts by seq itself, so no write or ack is paid twice', () => {
+    for (const name of ['connections', 'subscriptions', 'inbox', 'processed'] as const) {
       expect(table(name).Properties.LocalSecondaryIndexes).toBeUndefined();
       expect(table(name).Properties.GlobalSecondaryIndexes).toBeUndefined();
     }
@@ -89,40 +84,41 @@ describe('ingest queue and deliver event source', () => {
     template = synth.template;
   });
 
-  it('dead-letters a message after 5 receives into an encrypted DLQ', () => {
-    template.resourceCountIs('AWS::SQS::Queue', 2);
+  it('is a FIFO queue in high-throughput mode, dead-lettering after 5 receives into an encrypted FIFO DLQ', () => {
     const dlq = logicalId(synth.stack.messageQueue.deadLetterQueue);
     template.hasResourceProperties('AWS::SQS::Queue', {
+      FifoQueue: true,
+      DeduplicationScope: 'messageGroup',
+      FifoThroughputLimit: 'perMessageGroupId',
       RedrivePolicy: { deadLetterTargetArn: { 'Fn::GetAtt': [dlq, 'Arn'] }, maxReceiveCount: 5 },
       SqsManagedSseEnabled: true,
       MessageRetentionPeriod: 14 * 24 * 3600,
     });
-    template.hasResourceProperties('AWS::SQS::Queue', {
-      RedrivePolicy: Match.absent(),
+    const resources = template.toJSON().Resources;
+    expect(resources[dlq].Properties).toMatchObject({
+      FifoQueue: true,
       SqsManagedSseEnabled: true,
       MessageRetentionPeriod: 14 * 24 * 3600,
     });
+    expect(resources[dlq].Properties.RedrivePolicy).toBeUndefined();
   });
 
-  it('keeps a message hidden for at least six deliver timeouts plus the batching window', () => {
+  it('keeps a message hidden for at least six deliver timeouts', () => {
     const resources = template.toJSON().Resources;
     const queue = resources[logicalId(synth.stack.messageQueue.queue)].Properties;
     const deliver = resources[synth.functionId('deliver')].Properties;
-    const mapping = Object.values(template.findResources('AWS::Lambda::EventSourceMapping'))[0]?.Properties;
-    expect(queue.VisibilityTimeout).toBeGreaterThanOrEqual(
-      6 * deliver.Timeout + mapping.MaximumBatchingWindowInSeconds,
-    );
+    expect(queue.VisibilityTimeout).toBeGreaterThanOrEqual(6 * deliver.Timeout);
     expect(queue.VisibilityTimeout).toBe(180);
   });
 
-  it('feeds deliver in batches of 10, with no batching window, partial batch responses and at most 10 at once', () => {
-    template.resourceCountIs('AWS::Lambda::EventSourceMapping', 1);
+  it('feeds deliver in batches of 10, with partial batch responses, at most 10 at once and no batching window', () => {
     const source = new Capture();
     template.hasResourceProperties('AWS::Lambda::EventSourceMapping', {
       FunctionName: { Ref: synth.functionId('deliver') },
       EventSourceArn: source,
       BatchSize: 10,
-      MaximumBatchingWindowInSeconds: 0,
+      // Lambda refuses a batching window on a FIFO queue.
+      MaximumBatchingWindowInSeconds: Match.absent(),
       FunctionResponseTypes: ['ReportBatchItemFailures'],
       ScalingConfig: { MaximumConcurrency: 10 },
     });
@@ -130,16 +126,53 @@ describe('ingest queue and deliver event source', () => {
   });
 });
 
-describe('deliver event source with custom settings', () => {
-  it('passes batch size, window and concurrency through, and lengthens visibility by the window', () => {
-    const { template } = synthPostbox({
-      delivery: { batchSize: 25, maxBatchingWindow: Duration.seconds(2), maxConcurrency: 50 },
+describe('push queue and redeliver event source', () => {
+  let synth: Synthesized;
+  let template: Template;
+  beforeAll(() => {
+    synth = synthPostbox();
+    template = synth.template;
+  });
+
+  it('is a standard queue (each record has its own delay) with an encrypted DLQ after 5 receives', () => {
+    const queue = template.toJSON().Resources[logicalId(synth.stack.pushQueue.queue)].Properties;
+    expect(queue).toMatchObject({
+      RedrivePolicy: {
+        deadLetterTargetArn: { 'Fn::GetAtt': [logicalId(synth.stack.pushQueue.deadLetterQueue), 'Arn'] },
+        maxReceiveCount: 5,
+      },
+      SqsManagedSseEnabled: true,
+      VisibilityTimeout: 180,
     });
+    expect(queue.FifoQueue).toBeUndefined();
+    template.resourceCountIs('AWS::SQS::Queue', 4);
+  });
+
+  it('feeds redeliver in batches of 10 with partial batch responses', () => {
+    template.resourceCountIs('AWS::Lambda::EventSourceMapping', 2);
     template.hasResourceProperties('AWS::Lambda::EventSourceMapping', {
-      BatchSize: 25,
-      MaximumBatchingWindowInSeconds: 2,
+      FunctionName: { Ref: synth.functionId('redeliver') },
+      EventSourceArn: { 'Fn::GetAtt': [logicalId(synth.stack.pushQueue.queue), 'Arn'] },
+      BatchSize: 10,
+      MaximumBatchingWindowInSeconds: 0,
+      FunctionResponseTypes: ['ReportBatchItemFailures'],
+    });
+  });
+});
+
+describe('deliver event source with custom settings', () => {
+  it('passes batch size and concurrency through', () => {
+    const { template } = synthPostbox({ delivery: { batchSize: 5, maxConcurrency: 50 } });
+    template.hasResourceProperties('AWS::Lambda::EventSourceMapping', {
+      BatchSize: 5,
       ScalingConfig: { MaximumConcurrency: 50 },
     });
-    template.hasResourceProperties('AWS::SQS::Queue', { RedrivePolicy: Match.anyValue(), VisibilityTimeout: 182 });
+  });
+
+  it('refuses what Lambda refuses on a FIFO queue: a batching window, or batches over 10', () => {
+    expect(() => synthPostbox({ delivery: { maxBatchingWindow: Duration.seconds(2) } })).toThrow(
+      /a FIFO queue's consumer cannot have a batching window/,
+    );
+    expect(() => synthPostbox({ delivery: { batchSize: 25 } })).toThrow(/batchSize must be 1–10 on a FIFO queue/);
   });
 });

@@ -8,7 +8,7 @@ const COMMON_ENV = ['NODE_OPTIONS', 'POWERTOOLS_LOG_LEVEL', 'POWERTOOLS_SERVICE_
 /** docs/architecture.md, "Handlers and their environment": each function gets only what it uses. */
 const ENVIRONMENT: Record<HandlerName, string[]> = {
   authorize: ['TOKEN_SECRET_ARN'],
-  connect: ['CONNECTIONS_TABLE', 'INGEST_QUEUE_URL', 'CONNECTION_TTL_SECONDS'],
+  connect: ['CONNECTIONS_TABLE', 'PUSH_QUEUE_URL', 'CONNECTION_TTL_SECONDS'],
   disconnect: ['CONNECTIONS_TABLE'],
   default: [],
   subscribe: ['SUBSCRIPTIONS_TABLE'],
@@ -23,10 +23,13 @@ const ENVIRONMENT: Record<HandlerName, string[]> = {
     'INBOX_TABLE',
     'PROCESSED_TABLE',
     'CALLBACK_URL',
-    'INGEST_QUEUE_URL',
+    'PUSH_QUEUE_URL',
+    'ACK_DEADLINE_SECONDS',
+    'MAX_ATTEMPTS',
     'MESSAGE_TTL_SECONDS',
     'PROCESSED_TTL_SECONDS',
   ],
+  redeliver: ['INBOX_TABLE', 'CALLBACK_URL', 'PUSH_QUEUE_URL', 'ACK_DEADLINE_SECONDS', 'MAX_ATTEMPTS'],
 };
 
 /** The parts of `AWS::Lambda::Function` properties these tests read. */
@@ -82,10 +85,10 @@ describe('Lambda functions', () => {
     });
   });
 
-  it('sizes route handlers at 256 MB / 10 s, replay at the 29 s gateway limit and deliver at 512 MB / 30 s', () => {
+  it('sizes route handlers at 256 MB / 10 s, replay at the 29 s gateway limit, the queue consumers at 512 MB / 30 s', () => {
     for (const name of HANDLER_NAMES) {
       const expected =
-        name === 'deliver'
+        name === 'deliver' || name === 'redeliver'
           ? { MemorySize: 512, Timeout: 30 }
           : name === 'replay'
             ? { MemorySize: 256, Timeout: 29 }
@@ -94,14 +97,15 @@ describe('Lambda functions', () => {
     }
   });
 
-  it('points the table variables at the right tables and the queue variable at the ingest queue', () => {
-    const { tables, messageQueue } = synth.stack;
+  it('points the table variables at the right tables and the queue variables at their queues', () => {
+    const { tables, messageQueue, pushQueue } = synth.stack;
     const ids = {
       CONNECTIONS_TABLE: tables.connections,
       SUBSCRIPTIONS_TABLE: tables.subscriptions,
       INBOX_TABLE: tables.inbox,
       PROCESSED_TABLE: tables.processed,
       INGEST_QUEUE_URL: messageQueue.queue,
+      PUSH_QUEUE_URL: pushQueue.queue,
     };
     for (const name of HANDLER_NAMES) {
       const variables = fn(name).Environment.Variables as Record<string, unknown>;
@@ -116,13 +120,14 @@ describe('Lambda functions', () => {
     }
   });
 
-  it('gives deliver and replay the stage callback URL, and authorize the secret', () => {
+  it('gives deliver, redeliver and replay the stage callback URL, and authorize the secret', () => {
     const callback = new Capture();
     template.hasResourceProperties('AWS::Lambda::Function', {
       Environment: { Variables: Match.objectLike({ PROCESSED_TABLE: Match.anyValue(), CALLBACK_URL: callback }) },
     });
     expect(callback.asObject()).toEqual(template.toJSON().Outputs.CallbackUrl.Value);
     expect(fn('replay').Environment.Variables.CALLBACK_URL).toEqual(callback.asObject());
+    expect(fn('redeliver').Environment.Variables.CALLBACK_URL).toEqual(callback.asObject());
     expect(JSON.stringify(callback.asObject())).toMatch(/^\{"Fn::Join":\["",\["https:\/\/",.*"\/prod"\]\]\}$/);
     expect(referencedId(fn('authorize').Environment.Variables.TOKEN_SECRET_ARN)).toBe(
       Object.keys(template.findResources('AWS::SecretsManager::Secret'))[0],

@@ -1,0 +1,87 @@
+import { catchUp } from './catchup.js';
+import { logger } from './logger.js';
+import { pushFrame } from './push.js';
+import { enqueueCatchUp, enqueueChecks, jsonOfPush, type PushTarget } from './queue.js';
+
+export interface RedeliverConfig {
+  inboxTable: string;
+  callbackUrl: string;
+  pushQueueUrl: string;
+  ackDeadlineSeconds: number;
+  /** Sends of a message to live connections, in all, after which it waits for the next connect or replay. */
+  maxAttempts: number;
+  /** A catch-up that meets Gone on a connection younger than this tries again: it may still be in $connect. */
+  goneGraceMs: number;
+}
+
+export interface PushRecord {
+  messageId: string;
+  body: string;
+}
+
+/**
+ * Handles a batch of push records and returns the SQS message ids to retry:
+ *
+ * - `connected`: the catch-up of a new connection: everything pending, oldest first, then `synced`; Gone while the
+ *   connection is young (still in $connect) asks for the catch-up again a second later.
+ * - `check`: what each connection was pushed up to `upTo`, still unacked, and sent fewer than `maxAttempts` times, is
+ *   pushed again; if anything was, another check follows after the ack deadline. Gone ends it: the client's next
+ *   connect catches up.
+ *
+ * Whatever is pushed is followed by a check after the ack deadline.
+ */
+export async function redeliverBatch(records: PushRecord[], config: RedeliverConfig): Promise<string[]> {
+  const failed: string[] = [];
+  const again: PushTarget[] = [];
+  await Promise.all(
+    records.map(async (record) => {
+      const body = jsonOfPush(record.body);
+      if (!body) {
+        logger.error('unreadable push record', { sqsMessageId: record.messageId });
+        failed.push(record.messageId);
+        return;
+      }
+      try {
+        if (body.kind === 'connected') {
+          const pushed = await catchUpConnection(body.target, config);
+          if (pushed) again.push(pushed);
+        } else {
+          const results = await Promise.all(body.targets.map((target) => recheck(target, config)));
+          again.push(...results.filter((t): t is PushTarget => t !== undefined));
+        }
+      } catch (err) {
+        logger.error('push record failed', { sqsMessageId: record.messageId, error: err as Error });
+        failed.push(record.messageId);
+      }
+    }),
+  );
+  if (again.length > 0) await enqueueChecks(config.pushQueueUrl, again, config.ackDeadlineSeconds);
+  return failed;
+}
+
+/** A catch-up; returns the target to check after the ack deadline when it sent anything. */
+async function catchUpConnection(target: PushTarget, config: RedeliverConfig): Promise<PushTarget | undefined> {
+  const { clientId, connectionId, connectedAt } = target;
+  const { count, gone } = await catchUp(config.inboxTable, config.callbackUrl, clientId, connectionId);
+  const synced =
+    !gone && (await pushFrame(config.callbackUrl, connectionId, JSON.stringify({ type: 'synced', count })));
+  logger.info('caught up', { clientId, connectionId, count, gone: gone || synced === 'gone' });
+  if (gone || synced === 'gone') {
+    // API Gateway answers 410 until $connect has returned; a connection that old is really gone.
+    if (connectedAt !== undefined && Date.now() - connectedAt < config.goneGraceMs)
+      await enqueueCatchUp(config.pushQueueUrl, target);
+    return undefined;
+  }
+  return count > 0 ? { clientId, connectionId, connectedAt } : undefined;
+}
+
+/** A check; returns the target to check again when it pushed anything. */
+async function recheck(target: PushTarget, config: RedeliverConfig): Promise<PushTarget | undefined> {
+  const { clientId, connectionId, upTo } = target;
+  const { count, gone } = await catchUp(config.inboxTable, config.callbackUrl, clientId, connectionId, {
+    upTo,
+    maxAttempts: config.maxAttempts,
+  });
+  if (count > 0) logger.info('pushed again', { clientId, connectionId, count, gone });
+  return count > 0 && !gone ? target : undefined;
+}
