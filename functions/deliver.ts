@@ -1,7 +1,6 @@
-import type { Context, SQSBatchResponse, SQSEvent } from 'aws-lambda';
 import { deliverBatch } from './lib/deliver.js';
 import { numberEnv, requireEnv } from './lib/env.js';
-import { logger } from './lib/logger.js';
+import { sqsTrigger } from './lib/trigger.js';
 
 const config = {
   subscriptionsTable: requireEnv('SUBSCRIPTIONS_TABLE'),
@@ -17,14 +16,5 @@ const config = {
   goneGraceMs: 30_000,
 };
 
-/**
- * SQS trigger on the FIFO ingest queue: fans each message out to its recipients' inboxes and live connections. Only the
- * records that could not be written are reported (ReportBatchItemFailures), so SQS retries just those and, after
- * maxReceiveCount, moves them to the dead-letter queue.
- */
-export const handler = async (event: SQSEvent, context: Context): Promise<SQSBatchResponse> => {
-  logger.addContext(context);
-  const failed = await deliverBatch(event.Records, config);
-  if (failed.length > 0) logger.warn('records left for retry', { count: failed.length, sqsMessageIds: failed });
-  return { batchItemFailures: failed.map((itemIdentifier) => ({ itemIdentifier })) };
-};
+/** SQS trigger on the FIFO ingest queue: fans each message out to its recipients' inboxes and live connections. */
+export const handler = sqsTrigger((records) => deliverBatch(records, config));

@@ -1,7 +1,6 @@
-import type { Context, SQSBatchResponse, SQSEvent } from 'aws-lambda';
 import { numberEnv, requireEnv } from './lib/env.js';
-import { logger } from './lib/logger.js';
 import { redeliverBatch } from './lib/redeliver.js';
+import { sqsTrigger } from './lib/trigger.js';
 
 const config = {
   inboxTable: requireEnv('INBOX_TABLE'),
@@ -13,13 +12,5 @@ const config = {
   goneGraceMs: 30_000,
 };
 
-/**
- * SQS trigger on the push queue: catch-ups after connects, and re-pushes of what a live connection did not ack by
- * its deadline. Only failed records are reported (ReportBatchItemFailures).
- */
-export const handler = async (event: SQSEvent, context: Context): Promise<SQSBatchResponse> => {
-  logger.addContext(context);
-  const failed = await redeliverBatch(event.Records, config);
-  if (failed.length > 0) logger.warn('records left for retry', { count: failed.length, sqsMessageIds: failed });
-  return { batchItemFailures: failed.map((itemIdentifier) => ({ itemIdentifier })) };
-};
+/** SQS trigger on the push queue: catch-ups after connects, and re-pushes of what was not acked by its deadline. */
+export const handler = sqsTrigger((records) => redeliverBatch(records, config));

@@ -19,6 +19,7 @@ const program = new Command('bench')
   .option('--fan-out-messages <n>', 'messages for the 1 → many run (default: messages / 10)', positive)
   .option('--subscribers <n>', 'subscribers of the fan-out topic', positive, 100)
   .option('--latency-messages <n>', 'messages for the latency run', positive, 2_000)
+  .option('--low-rate-messages <n>', 'messages for the one-at-a-time run (the low-rate cost)', positive, 200)
   .option('--rate <n>', 'offered rate of the latency run, msg/s', positive, 200)
   .option('--window <n>', 'most publishes awaiting their accepted reply', positive, 8)
   .option('--payload-bytes <n>', 'size of each payload as JSON', positive, 256)
@@ -32,6 +33,7 @@ interface Options {
   fanOutMessages?: number;
   subscribers: number;
   latencyMessages: number;
+  lowRateMessages: number;
   rate: number;
   window: number;
   payloadBytes: number;
@@ -49,6 +51,17 @@ function positive(value: string): number {
 async function measure(target: Target, o: Options, fanOutMessages: number) {
   const common = { runId: Date.now().toString(36), payloadBytes: o.payloadBytes, idleMs: o.idleTimeout };
   const log = (what: string) => process.stderr.write(`bench: ${target.name}: ${what}\n`);
+  // First, so that no other phase's checks (an ack deadline after its pushes) land in its bill; it waits for its own.
+  log(`1 → 1 one at a time, ${o.lowRateMessages} messages`);
+  const lowRate = await throughput(target, {
+    ...common,
+    label: 'low',
+    messages: o.lowRateMessages,
+    subscribers: 1,
+    window: 1,
+    lockstep: true,
+    withChecks: true,
+  });
   // Cold starts (a worker thread per Lambda instance locally) are not what a steady state measures.
   log(`warm-up, ${o.window * 4} messages`);
   await throughput(target, { ...common, label: 'warm', messages: o.window * 4, subscribers: 1, window: o.window });
@@ -70,7 +83,7 @@ async function measure(target: Target, o: Options, fanOutMessages: number) {
     subscribers: o.subscribers,
     window: o.window,
   });
-  return { oneToOne, latency: lat, fanOut };
+  return { oneToOne, latency: lat, fanOut, lowRate };
 }
 
 async function main(): Promise<void> {
@@ -112,7 +125,12 @@ async function main(): Promise<void> {
     durationMs: performance.now() - started,
     postbox: postboxResults,
     relay: relayResults,
-    cost: { oneToOne: price(postboxResults.oneToOne), fanOut: price(postboxResults.fanOut) },
+    lowRateMessages: o.lowRateMessages,
+    cost: {
+      oneToOne: price(postboxResults.oneToOne),
+      fanOut: price(postboxResults.fanOut),
+      lowRate: price(postboxResults.lowRate),
+    },
   };
   if (o.json) process.stdout.write(`${JSON.stringify({ ...results, targets: targetsOf(results) }, null, 2)}\n`);
   else process.stdout.write(`${formatReport(results)}\n`);

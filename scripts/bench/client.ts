@@ -192,6 +192,11 @@ export class BenchClient {
       this.#onMessage(frame);
       return;
     }
+    if (frame.type === 'messages') {
+      for (const item of frame.items as Record<string, unknown>[]) this.#onMessage(item);
+      return;
+    }
+    if (frame.type === 'synced') return;
     const pending = typeof frame.ref === 'string' ? this.#pending.get(frame.ref) : undefined;
     if (!pending) {
       // An error with no ref, or API Gateway's own `{"message":"Internal server error",…}` frame (e.g. a throttled

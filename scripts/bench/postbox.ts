@@ -47,8 +47,10 @@ export async function startPostbox(maxConcurrency: number): Promise<Postbox> {
     target: {
       name: 'Postbox',
       url: async (clientId) => `ws://127.0.0.1:${local.port}/?token=${await mintToken(secret, clientId, '1h')}`,
-      // $connect enqueues a `connected` record delayed by 1 s; let it be delivered before measuring.
+      // $connect's catch-up comes 1 s after it; let it run before measuring.
       settleMs: 1_500,
+      // The check after each push runs an ack deadline (30 s) later.
+      checksAfterMs: 31_000,
       tally,
     },
     memoryMb,

@@ -11,6 +11,8 @@ export interface Target {
   url(clientId: string): Promise<string>;
   /** How long connect-time side effects take to settle before a measurement starts. */
   settleMs: number;
+  /** When the last of the checks a push causes has run (Postbox: the ack deadline), for a bill that has them all. */
+  checksAfterMs?: number;
   /** Counts AWS requests (Postbox only). */
   tally?: Tally;
 }
@@ -55,10 +57,21 @@ export interface LatencyResult {
   completed: boolean;
 }
 
-/** One publisher → `subscribers` subscribers; the publisher keeps at most `window` publishes unanswered. */
+/**
+ * One publisher → `subscribers` subscribers; the publisher keeps at most `window` publishes unanswered. With
+ * `lockstep`, each publish waits until the previous message was received and acked everywhere: one message at a
+ * time, so nothing is batched anywhere and the cost per message is the low-rate one.
+ */
 export async function throughput(
   target: Target,
-  options: Common & { label: string; messages: number; subscribers: number; window: number },
+  options: Common & {
+    label: string;
+    messages: number;
+    subscribers: number;
+    window: number;
+    lockstep?: boolean;
+    withChecks?: boolean;
+  },
 ): Promise<ThroughputResult> {
   const topic = `bench.${options.runId}.${options.label}`;
   const clients = await connectAll(target, `bench-${options.runId}-${options.label}`, options.subscribers);
@@ -84,6 +97,12 @@ export async function throughput(
         try {
           await publisher.publish(topic, payloadOf(n, options.payloadBytes));
           accepted.add(n);
+          if (options.lockstep)
+            await waitUntil(
+              () => subscribers.every((s) => s.numbers.has(n) && s.ackedCount >= s.numbers.size),
+              () => sumOf(subscribers, (s) => s.numbers.size + s.ackedCount),
+              options.idleMs,
+            );
         } catch {
           rejected += 1;
         }
@@ -99,6 +118,8 @@ export async function throughput(
     );
     const elapsedMs = completed.at - started;
     const cpu = process.cpuUsage(cpuBefore);
+    // With `withChecks`, the checks redeliver runs an ack deadline after each push are on this window's bill too.
+    if (options.withChecks) await sleep(target.checksAfterMs ?? 0);
     const tally = target.tally?.snapshot();
     const messagesIn = sumOf(clients, (c) => c.messagesIn) - inBefore;
     // Counted at the end of the measured window, like the time, tally and CPU they are divided by.

@@ -76,7 +76,7 @@ export class Tally {
       entry.billedMs += Math.max(1, Math.ceil(event.durationMs));
     } else if (event.kind === 'push' && 'data' in event) {
       this.#current.messagesOut += Math.max(1, Math.ceil(Buffer.byteLength(event.data) / APIGW_UNIT));
-      if (frameType(event.data) === 'message') this.#current.connectionPosts += 1;
+      if (POSTED.has(frameType(event.data))) this.#current.connectionPosts += 1;
     }
   }
 }
@@ -93,6 +93,9 @@ export function emptySnapshot(): TallySnapshot {
     throttled: 0,
   };
 }
+
+/** Frames that reach a client through `@connections` posts; the others are route replies. */
+const POSTED = new Set<unknown>(['message', 'messages', 'synced']);
 
 function frameType(data: string): unknown {
   try {
