@@ -83,7 +83,16 @@ async function measure(target: Target, o: Options, fanOutMessages: number) {
     subscribers: o.subscribers,
     window: o.window,
   });
-  return { oneToOne, latency: lat, fanOut, lowRate };
+  log(`1 → 1 with batch publish, ${o.messages} messages`);
+  const batched = await throughput(target, {
+    ...common,
+    label: 'e',
+    messages: o.messages,
+    subscribers: 1,
+    window: o.window,
+    batchPublish: true,
+  });
+  return { oneToOne, latency: lat, fanOut, lowRate, batched };
 }
 
 async function main(): Promise<void> {
@@ -130,6 +139,7 @@ async function main(): Promise<void> {
       oneToOne: price(postboxResults.oneToOne),
       fanOut: price(postboxResults.fanOut),
       lowRate: price(postboxResults.lowRate),
+      batched: price(postboxResults.batched),
     },
   };
   if (o.json) process.stdout.write(`${JSON.stringify({ ...results, targets: targetsOf(results) }, null, 2)}\n`);

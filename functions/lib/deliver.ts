@@ -59,10 +59,13 @@ export async function deliverBatch(records: IngestRecord[], config: DeliverConfi
       failed.add(record.messageId);
       continue;
     }
-    const { message } = parsed.data;
-    const entry = entries.get(message.id) ?? { message, recordIds: [] };
-    entry.recordIds.push(record.messageId);
-    entries.set(message.id, entry);
+    // A record holding a publish's batch is retried whole if any of its messages is: the delivered ones are then
+    // dropped as duplicates by their markers.
+    for (const message of parsed.data.kind === 'message' ? [parsed.data.message] : parsed.data.messages) {
+      const entry = entries.get(message.id) ?? { message, recordIds: [] };
+      entry.recordIds.push(record.messageId);
+      entries.set(message.id, entry);
+    }
   }
   const ordered = [...entries.values()];
   if (ordered.length === 0) return [...failed];

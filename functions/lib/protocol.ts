@@ -17,7 +17,29 @@ const payload = z.custom<unknown>((value) => value !== undefined, { message: 'is
 
 export const subscribeFrame = z.object({ action: z.literal('subscribe'), topic, ref });
 export const unsubscribeFrame = z.object({ action: z.literal('unsubscribe'), topic, ref });
-export const publishFrame = z.object({ action: z.literal('publish'), topic, payload, id: messageId.optional(), ref });
+/** Messages one `publish` frame may carry: SendMessageBatch's limit, and what one deliver batch takes. */
+export const MAX_BATCH_MESSAGES = 10;
+export const publishFrame = z
+  .object({
+    action: z.literal('publish'),
+    topic,
+    payload: payload.optional(),
+    id: messageId.optional(),
+    messages: z
+      .array(z.object({ payload, id: messageId.optional() }))
+      .min(1)
+      .max(MAX_BATCH_MESSAGES)
+      .optional(),
+    ref,
+  })
+  .refine((f) => f.payload !== undefined || f.messages !== undefined, {
+    message: 'is required (or messages: a list of up to 10 {payload, id?})',
+    path: ['payload'],
+  })
+  .refine((f) => f.payload === undefined || f.messages === undefined, {
+    message: 'give payload or messages, not both',
+    path: ['messages'],
+  });
 export const sendFrame = z.object({ action: z.literal('send'), to: clientId, payload, id: messageId.optional(), ref });
 export const ackFrame = z
   .object({
@@ -54,6 +76,7 @@ export type Message = z.infer<typeof messageSchema>;
 export type ServerFrame =
   | { type: 'subscribed' | 'unsubscribed'; topic: string; ref?: string }
   | { type: 'accepted'; id: string; ref?: string }
+  | { type: 'accepted'; ids: string[]; ref?: string }
   | { type: 'acked'; ids: string[]; seqs?: string[]; ref?: string }
   | SyncedFrame
   | { type: 'error'; code: string; message: string; ref?: string };

@@ -4,8 +4,11 @@ import { z } from 'zod';
 import { sqs } from './clients.js';
 import { jsonOf, type Message, messageSchema } from './protocol.js';
 
-/** What travels on the ingest queue (FIFO, one message group per publisher). */
-export const ingestBody = z.object({ kind: z.literal('message'), message: messageSchema });
+/** What travels on the ingest queue (FIFO, one message group per publisher): one message, or one publish's batch. */
+export const ingestBody = z.discriminatedUnion('kind', [
+  z.object({ kind: z.literal('message'), message: messageSchema }),
+  z.object({ kind: z.literal('messages'), messages: z.array(messageSchema).min(1) }),
+]);
 export type IngestBody = z.infer<typeof ingestBody>;
 
 /** One connection whose pending inbox is to be pushed, up to and including `upTo` (a seq) when given. */
@@ -33,17 +36,27 @@ export function jsonOfPush(text: string): PushBody | undefined {
 }
 
 /**
- * Hands a message to the ingest queue. The publisher is its message group, so one publisher's messages are fanned
- * out one after another in the order they were accepted; its id is the deduplication id, so a publisher's retry
- * with the same idempotency key within SQS's five-minute window is dropped by SQS itself.
+ * Hands one publisher's messages to the ingest queue in one SQS message. The publisher is its message group, so its
+ * messages are fanned out one after another in the order they were accepted; the message id (a digest of the ids,
+ * for a batch) is the deduplication id, so a publisher's retry with the same idempotency keys within SQS's
+ * five-minute window is dropped by SQS itself.
  */
-export async function enqueueMessage(queueUrl: string, message: Message): Promise<void> {
+export async function enqueueMessages(queueUrl: string, messages: Message[]): Promise<void> {
+  const [first] = messages;
+  if (!first) return;
+  const body: IngestBody = messages.length === 1 ? { kind: 'message', message: first } : { kind: 'messages', messages };
+  const dedup =
+    messages.length === 1
+      ? first.id
+      : createHash('sha256')
+          .update(messages.map((m) => m.id).join('\u0000'))
+          .digest('base64url');
   await sqs.send(
     new SendMessageCommand({
       QueueUrl: queueUrl,
-      MessageBody: JSON.stringify({ kind: 'message', message } satisfies IngestBody),
-      MessageGroupId: groupOf(message.from),
-      MessageDeduplicationId: message.id,
+      MessageBody: JSON.stringify(body),
+      MessageGroupId: groupOf(first.from),
+      MessageDeduplicationId: dedup,
     }),
   );
 }

@@ -25,6 +25,18 @@ export interface ClientOptions {
   ackAfterMs?: number;
   /** Called on the first receipt of each message id with its publish → receive latency. */
   onMessage?: (n: number, latencyMs: number) => void;
+  /**
+   * Publishes waiting while a publish frame is in flight go out together in the next one (up to 10), as an SDK
+   * would batch them. @default false
+   */
+  batchPublish?: boolean;
+}
+
+interface Outgoing {
+  topic: string;
+  payload: BenchPayload;
+  resolve(id: string): void;
+  reject(error: Error): void;
 }
 
 interface Pending {
@@ -44,6 +56,8 @@ export class BenchClient {
   readonly #socket: WebSocket;
   readonly #pending = new Map<string, Pending>();
   readonly #options: Required<Omit<ClientOptions, 'onMessage'>> & Pick<ClientOptions, 'onMessage'>;
+  readonly #outbox: Outgoing[] = [];
+  #publishing = false;
   readonly #received = new Set<string>();
   readonly #acked = new Set<string>();
   #toAck: string[] = [];
@@ -63,7 +77,7 @@ export class BenchClient {
 
   private constructor(socket: WebSocket, options: ClientOptions) {
     this.#socket = socket;
-    this.#options = { ackEvery: 50, ackAfterMs: 20, ...options };
+    this.#options = { ackEvery: 50, ackAfterMs: 20, batchPublish: false, ...options };
     socket.on('message', (data) => this.#onFrame(String(data)));
     socket.on('close', () => {
       for (const pending of this.#pending.values()) pending.reject(new Error('connection closed'));
@@ -116,8 +130,42 @@ export class BenchClient {
 
   /** Publishes and resolves with the accepted message id. */
   async publish(topic: string, payload: BenchPayload): Promise<string> {
-    const reply = await this.request({ action: 'publish', topic, payload });
-    return String(reply.id);
+    if (!this.#options.batchPublish) {
+      const reply = await this.request({ action: 'publish', topic, payload });
+      return String(reply.id);
+    }
+    return new Promise((resolve, reject) => {
+      this.#outbox.push({ topic, payload, resolve, reject });
+      this.#flushPublishes();
+    });
+  }
+
+  /** One publish frame in flight at a time; what waits meanwhile goes in the next, one topic per frame. */
+  #flushPublishes(): void {
+    const first = this.#outbox[0];
+    if (this.#publishing || !first) return;
+    let count = 0;
+    while (count < 10 && this.#outbox[count]?.topic === first.topic) count++;
+    const batch = this.#outbox.splice(0, count);
+    this.#publishing = true;
+    const frame =
+      batch.length === 1
+        ? { action: 'publish', topic: first.topic, payload: first.payload }
+        : { action: 'publish', topic: first.topic, messages: batch.map(({ payload }) => ({ payload })) };
+    this.request(frame)
+      .then(
+        (reply) => {
+          const ids = Array.isArray(reply.ids) ? (reply.ids as string[]) : [String(reply.id)];
+          for (const [i, outgoing] of batch.entries()) outgoing.resolve(String(ids[i]));
+        },
+        (err: Error) => {
+          for (const outgoing of batch) outgoing.reject(err);
+        },
+      )
+      .finally(() => {
+        this.#publishing = false;
+        this.#flushPublishes();
+      });
   }
 
   /** Sends the pending acks now (and resolves once confirmed); one ack frame in flight at a time, as an SDK would. */

@@ -11,6 +11,7 @@ interface Frame {
   action?: unknown;
   topic?: unknown;
   payload?: unknown;
+  messages?: unknown;
   ids?: unknown;
   id?: unknown;
   ref?: unknown;
@@ -48,18 +49,24 @@ export async function startRelay(): Promise<Relay> {
         topics.set(topic, members);
         socket.send(JSON.stringify({ type: 'subscribed', topic, ...ref }));
       } else if (frame.action === 'publish') {
-        const id = `relay-${(next++).toString(36).padStart(8, '0')}`;
-        socket.send(JSON.stringify({ type: 'accepted', id, ...ref }));
-        const message = JSON.stringify({
-          type: 'message',
-          id,
-          topic,
-          from: clientId,
-          payload: frame.payload,
-          publishedAt: new Date().toISOString(),
-          attempt: 1,
+        const payloads = Array.isArray(frame.messages)
+          ? (frame.messages as { payload: unknown }[]).map((m) => m.payload)
+          : [frame.payload];
+        const ids = payloads.map(() => `relay-${(next++).toString(36).padStart(8, '0')}`);
+        const reply = Array.isArray(frame.messages) ? { ids } : { id: ids[0] };
+        socket.send(JSON.stringify({ type: 'accepted', ...reply, ...ref }));
+        payloads.forEach((payload, i) => {
+          const message = JSON.stringify({
+            type: 'message',
+            id: ids[i],
+            topic,
+            from: clientId,
+            payload,
+            publishedAt: new Date().toISOString(),
+            attempt: 1,
+          });
+          for (const member of topics.get(topic) ?? []) member.send(message);
         });
-        for (const member of topics.get(topic) ?? []) member.send(message);
       } else if (frame.action === 'ack') {
         const ids = Array.isArray(frame.ids) ? frame.ids : [frame.id];
         socket.send(JSON.stringify({ type: 'acked', ids, ...ref }));

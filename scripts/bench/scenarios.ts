@@ -1,6 +1,6 @@
 import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { BenchClient, payloadOf } from './client.js';
+import { BenchClient, type ClientOptions, payloadOf } from './client.js';
 import { type LatencySummary, summarize } from './stats.js';
 import type { Tally, TallySnapshot } from './tally.js';
 
@@ -71,10 +71,14 @@ export async function throughput(
     window: number;
     lockstep?: boolean;
     withChecks?: boolean;
+    /** The publisher batches what waits while a frame is in flight (up to 10 a frame), as an SDK would. */
+    batchPublish?: boolean;
   },
 ): Promise<ThroughputResult> {
   const topic = `bench.${options.runId}.${options.label}`;
-  const clients = await connectAll(target, `bench-${options.runId}-${options.label}`, options.subscribers);
+  const clients = await connectAll(target, `bench-${options.runId}-${options.label}`, options.subscribers, undefined, {
+    batchPublish: options.batchPublish,
+  });
   try {
     const [publisher, ...subscribers] = clients as [BenchClient, ...BenchClient[]];
     // Ten at a time: the local runtime runs at most ten instances of a function.
@@ -205,6 +209,7 @@ async function connectAll(
   prefix: string,
   subscribers: number,
   onMessage?: (n: number, latencyMs: number) => void,
+  publisherOptions: ClientOptions = {},
 ): Promise<BenchClient[]> {
   const ids = [`${prefix}-pub`, ...Array.from({ length: subscribers }, (_, i) => `${prefix}-sub-${i}`)];
   const clients: BenchClient[] = [];
@@ -213,7 +218,9 @@ async function connectAll(
       const batch = ids.slice(i, i + 10);
       clients.push(
         ...(await Promise.all(
-          batch.map(async (id) => BenchClient.connect(await target.url(id), id.endsWith('-pub') ? {} : { onMessage })),
+          batch.map(async (id) =>
+            BenchClient.connect(await target.url(id), id.endsWith('-pub') ? publisherOptions : { onMessage }),
+          ),
         )),
       );
     }

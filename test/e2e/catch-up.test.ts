@@ -123,6 +123,26 @@ describe('the catch-up contract', () => {
     expect((await subscriber.receive(3)).map(orderOf)).toEqual([1, 2, 3]);
   });
 
+  it('delivers a batch publish in its order, and a batch with a bad message not at all', async () => {
+    const publisher = await postbox.connect('batch-pub');
+    const subscriber = await postbox.connect('batch-sub');
+    expect(await subscriber.request({ action: 'subscribe', topic: 'batch' })).toMatchObject({ type: 'subscribed' });
+    await subscriber.frameOf('synced');
+    const messages = [1, 2, 3, 4, 5].map((n) => ({ payload: { n } }));
+    const reply = await publisher.request({ action: 'publish', topic: 'batch', messages });
+    expect(reply).toMatchObject({ type: 'accepted', ids: expect.any(Array) });
+    const received = await subscriber.receive(5);
+    expect(received.map(orderOf)).toEqual([1, 2, 3, 4, 5]);
+    expect(received.map((f) => f.id)).toEqual(reply.ids);
+
+    const bad = await publisher.request({ action: 'publish', topic: 'batch', messages: [{ payload: 6 }, { id: 'x' }] });
+    expect(bad).toMatchObject({ type: 'error', code: 'BadRequest', message: 'messages.1.payload: is required' });
+    expect(await publisher.request({ action: 'publish', topic: 'batch', payload: { n: 7 } })).toMatchObject({
+      type: 'accepted',
+    });
+    expect((await subscriber.receive(1)).map(orderOf)).toEqual([7]);
+  });
+
   it('ends every catch-up with synced: after a connect (by itself) and after replay', async () => {
     const vendor = await postbox.connect('synced-vendor');
     for (const n of [1, 2, 3]) await vendor.request({ action: 'send', to: 'synced-driver', payload: { n } });

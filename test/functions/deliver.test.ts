@@ -525,12 +525,12 @@ describe('deliver', () => {
     // Three 429s: the SDK's own retries (three attempts in all) fail too, so the push fails for deliver.
     gateway.faults.failPosts({ connectionId: connection.connectionId, times: 3 });
     const id = await sendTo('throttle-pub', 'throttled', 'later');
-    const delivered = Date.now();
+    // The SDK's backoff between the 429s takes its own time; the check is enqueued when deliver returns.
     await deliverAll();
     expect(await connectionsOf('throttled')).toEqual([connection]);
 
+    // Due a second later: well before the ack deadline's check would be.
     const retry = await takePush(checkFor('throttled'), ACK_DEADLINE_SECONDS * 1000 - 500);
-    expect(Date.now() - delivered).toBeLessThan(ACK_DEADLINE_SECONDS * 1000);
     const seq = (await inboxOf('throttled'))[0]?.seq;
     expect(retry.map(bodyOf)).toEqual([{ kind: 'check', targets: [{ ...connection, upTo: seq }] }]);
     expect(client.messages()).toEqual([]);

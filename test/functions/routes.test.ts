@@ -48,6 +48,52 @@ describe('publish and send', () => {
     });
   });
 
+  it('accepts a batch of messages in one SQS message, in order, answering with their ids', async () => {
+    const reply = await frame(h.publish, 'batcher-1', {
+      action: 'publish',
+      topic: 'pickup',
+      messages: [{ payload: { order: 1 } }, { payload: { order: 2 }, id: 'key-2' }, { payload: { order: 3 } }],
+    });
+    expect(reply).toEqual({ type: 'accepted', ids: [expect.any(String), expect.any(String), expect.any(String)] });
+    const ids = reply.ids as string[];
+    const received = await backend.clients.sqs.send(
+      new ReceiveMessageCommand({ QueueUrl: env('INGEST_QUEUE_URL'), MaxNumberOfMessages: 10, WaitTimeSeconds: 1 }),
+    );
+    const batch = (received.Messages ?? [])
+      .map((m) => JSON.parse(m.Body as string))
+      .find((body) => body.kind === 'messages' && body.messages[0].from === 'batcher-1');
+    expect(batch.messages.map((m: { id: string }) => m.id)).toEqual(ids);
+    expect(batch.messages.map((m: { payload: unknown }) => m.payload)).toEqual([
+      { order: 1 },
+      { order: 2 },
+      { order: 3 },
+    ]);
+    const seqs = batch.messages.map((m: { seq: string }) => m.seq);
+    expect([...seqs].sort()).toEqual(seqs);
+    expect(new Set(seqs).size).toBe(3);
+    // The keyed message's id is its key's digest, as for a single publish.
+    expect(ids[1]).toMatch(/^k/);
+  });
+
+  it('refuses a batch with one payload over the limit, naming it, and enqueues none of it', async () => {
+    const limit = Number(env('MAX_PAYLOAD_BYTES'));
+    const reply = await frame(h.publish, 'batcher-2', {
+      action: 'publish',
+      topic: 'big',
+      messages: [{ payload: 1 }, { payload: 'x'.repeat(limit) }],
+    });
+    expect(reply).toMatchObject({
+      type: 'error',
+      code: 'PayloadTooLarge',
+      message: expect.stringMatching(/^messages\.1\.payload is /),
+    });
+    const received = await backend.clients.sqs.send(
+      new ReceiveMessageCommand({ QueueUrl: env('INGEST_QUEUE_URL'), MaxNumberOfMessages: 10, WaitTimeSeconds: 1 }),
+    );
+    const bodies = (received.Messages ?? []).map((m) => m.Body as string);
+    expect(bodies.some((body) => body.includes('batcher-2'))).toBe(false);
+  });
+
   it('derives the id from the publisher and its idempotency key, so a retry has the same id', async () => {
     const first = await frame(h.send, 'vendor-1', { action: 'send', to: 'driver-1', payload: 1, id: 'order-7' });
     const retry = await frame(h.send, 'vendor-1', { action: 'send', to: 'driver-1', payload: 1, id: 'order-7' });
@@ -83,6 +129,27 @@ describe('bad frames get an error frame naming the field', () => {
   const cases: [string, string, unknown, string, string][] = [
     ['publish', 'a topic missing', { action: 'publish', payload: 1 }, 'BadRequest', 'topic: is required'],
     ['publish', 'a payload missing', { action: 'publish', topic: 't' }, 'BadRequest', 'payload: is required'],
+    [
+      'publish',
+      'both payload and messages',
+      { action: 'publish', topic: 't', payload: 1, messages: [{ payload: 2 }] },
+      'BadRequest',
+      'messages: give payload or messages, not both',
+    ],
+    [
+      'publish',
+      'more than 10 messages',
+      { action: 'publish', topic: 't', messages: Array.from({ length: 11 }, (_, n) => ({ payload: n })) },
+      'BadRequest',
+      'messages: Too big',
+    ],
+    [
+      'publish',
+      'a batch message without payload',
+      { action: 'publish', topic: 't', messages: [{ payload: 1 }, { id: 'k' }] },
+      'BadRequest',
+      'messages.1.payload: is required',
+    ],
     [
       'publish',
       'a topic of the wrong type',
