@@ -4,10 +4,13 @@ import { numberEnv, requireEnv } from './lib/env.js';
 import { callerOf, type RouteResult, type WebSocketEvent } from './lib/events.js';
 import { logger } from './lib/logger.js';
 import { enqueueCatchUp } from './lib/queue.js';
+import { refreshSubscriptions } from './lib/subscriptions.js';
 
 const connectionsTable = requireEnv('CONNECTIONS_TABLE');
 const pushQueueUrl = requireEnv('PUSH_QUEUE_URL');
+const subscriptionsTable = requireEnv('SUBSCRIPTIONS_TABLE');
 const ttlSeconds = numberEnv('CONNECTION_TTL_SECONDS', 7500);
+const subscriptionTtlSeconds = numberEnv('SUBSCRIPTION_TTL_SECONDS', 1_209_600);
 
 /**
  * `$connect`: records the connection, then asks for its catch-up. The order matters: deliver writes a message to
@@ -24,6 +27,14 @@ export const handler = async (event: WebSocketEvent, context: Context): Promise<
   }
   await addConnection(connectionsTable, { clientId, connectionId, connectedAt }, ttlSeconds);
   await enqueueCatchUp(pushQueueUrl, { clientId, connectionId, connectedAt });
-  logger.info('connected', { clientId, connectionId });
+  // The client is back: its subscriptions live on. A failure here must not refuse the connection; the next connect
+  // tries again, long before they expire.
+  const refreshed = await refreshSubscriptions(subscriptionsTable, clientId, subscriptionTtlSeconds).catch(
+    (err: unknown) => {
+      logger.error('subscriptions not refreshed', err as Error);
+      return 0;
+    },
+  );
+  logger.info('connected', { clientId, connectionId, refreshed });
   return { statusCode: 200 };
 };

@@ -99,6 +99,13 @@ export interface PostboxStackProps extends StackProps {
   readonly maxAttempts?: number;
 
   /**
+   * How long a client's subscriptions outlive its last connect; then they expire and it stops collecting messages.
+   *
+   * @default - the message TTL (`messageTtl`, 14 days)
+   */
+  readonly subscriptionTtl?: Duration;
+
+  /**
    * How long a connection row lives if `$disconnect` never runs (it is best-effort).
    *
    * @default Duration.seconds(7500): API Gateway's 2-hour connection cap plus 5 minutes
@@ -218,13 +225,18 @@ export class PostboxStack extends Stack {
     });
     this.tokenSecret.grantRead(authorize.function);
 
+    const messageTtl = props.messageTtl ?? Duration.days(14);
+    const subscriptionTtl = { SUBSCRIPTION_TTL_SECONDS: String((props.subscriptionTtl ?? messageTtl).toSeconds()) };
     const connect = handler('connect', {
       description: 'Postbox $connect: records the connection, asks redeliver to push the pending inbox',
       environment: {
         PUSH_QUEUE_URL: this.pushQueue.queue.queueUrl,
         CONNECTION_TTL_SECONDS: String((props.connectionTtl ?? Duration.seconds(7500)).toSeconds()),
+        ...subscriptionTtl,
       },
-    }).bindTable('CONNECTIONS_TABLE', connections, 'write');
+    })
+      .bindTable('CONNECTIONS_TABLE', connections, 'write')
+      .bindTable('SUBSCRIPTIONS_TABLE', subscriptions, 'readWrite');
     this.pushQueue.queue.grantSendMessages(connect.function);
 
     const disconnect = handler('disconnect', {
@@ -233,11 +245,10 @@ export class PostboxStack extends Stack {
 
     const defaultRoute = handler('default', { description: 'Postbox $default: answers unknown actions' });
 
-    const subscribe = handler('subscribe', { description: 'Postbox subscribe: durable topic subscription' }).bindTable(
-      'SUBSCRIPTIONS_TABLE',
-      subscriptions,
-      'readWrite',
-    );
+    const subscribe = handler('subscribe', {
+      description: 'Postbox subscribe: durable topic subscription',
+      environment: subscriptionTtl,
+    }).bindTable('SUBSCRIPTIONS_TABLE', subscriptions, 'readWrite');
     const unsubscribe = handler('unsubscribe', { description: 'Postbox unsubscribe' }).bindTable(
       'SUBSCRIPTIONS_TABLE',
       subscriptions,
@@ -273,7 +284,7 @@ export class PostboxStack extends Stack {
       timeout: DELIVER_TIMEOUT,
       environment: {
         ...redelivery,
-        MESSAGE_TTL_SECONDS: String((props.messageTtl ?? Duration.days(14)).toSeconds()),
+        MESSAGE_TTL_SECONDS: String(messageTtl.toSeconds()),
         // A marker must outlive every SQS copy of its message, and SQS keeps a message at most `retention`.
         PROCESSED_TTL_SECONDS: String(retention.toSeconds()),
       },

@@ -3,3 +3,6 @@
 
 /** The TTL attribute of every Postbox table: epoch seconds (DynamoDB ignores milliseconds as "far future"). */
 export const TTL_ATTRIBUTE = 'expiresAt';
+
+/** The subscriptions' index by client (keys and `expiresAt`): what `$connect` refreshes. */
+export const SUBSCRIPTIONS_BY_CLIENT_INDEX = 'byClient';

@@ -1,8 +1,8 @@
 import { RemovalPolicy } from 'aws-cdk-lib';
-import { AttributeType, BillingMode, Table } from 'aws-cdk-lib/aws-dynamodb';
+import { AttributeType, BillingMode, ProjectionType, Table } from 'aws-cdk-lib/aws-dynamodb';
 import type { IGrantable } from 'aws-cdk-lib/aws-iam';
 import { Construct } from 'constructs';
-import { TTL_ATTRIBUTE } from '../../functions/lib/keys.js';
+import { SUBSCRIPTIONS_BY_CLIENT_INDEX, TTL_ATTRIBUTE } from '../../functions/lib/keys.js';
 
 /**
  * What a function may do with a table.
@@ -68,7 +68,7 @@ export interface PostboxTablesProps {
 export class PostboxTables extends Construct {
   /** `clientId` (S) / `connectionId` (S): a client's live connections. */
   public readonly connections: Table;
-  /** `topic` (S) / `clientId` (S): durable subscriptions. */
+  /** `topic` (S) / `clientId` (S): durable subscriptions; GSI `byClient` (`clientId` / `topic`, with `expiresAt`). */
   public readonly subscriptions: Table;
   /** `clientId` (S) / `seq` (S): unacked messages, in the order the client gets them. */
   public readonly inbox: Table;
@@ -96,6 +96,15 @@ export class PostboxTables extends Construct {
       ...common,
       partitionKey: key('topic'),
       sortKey: key('clientId'),
+    });
+    // Written only on subscribe, unsubscribe and the refresh at connect (at most daily per subscription), never per
+    // message; it lets $connect find a client's subscriptions to keep them from expiring.
+    this.subscriptions.addGlobalSecondaryIndex({
+      indexName: SUBSCRIPTIONS_BY_CLIENT_INDEX,
+      partitionKey: key('clientId'),
+      sortKey: key('topic'),
+      projectionType: ProjectionType.INCLUDE,
+      nonKeyAttributes: [TTL_ATTRIBUTE],
     });
     // The sort key is the order itself, so a catch-up is one Query on the base table (strongly consistent) and no
     // index doubles the cost of every inbox write and ack, nor caps a client's items at an LSI's 10 GB.

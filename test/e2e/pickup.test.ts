@@ -22,6 +22,8 @@ describe('pickup: a vendor and two drivers', () => {
     vendor = await postbox.connect('vendor-1');
     driver1 = await postbox.connect('driver-1');
     driver2 = await postbox.connect('driver-2');
+    // Each connection's catch-up comes a second after it; waiting for its synced keeps it from repeating what follows.
+    for (const client of [vendor, driver1, driver2]) await client.frameOf('synced');
     for (const driver of [driver1, driver2])
       expect(await driver.request({ action: 'subscribe', topic: 'pickup' })).toMatchObject({ type: 'subscribed' });
 

@@ -1,6 +1,7 @@
 import { ReceiveMessageCommand } from '@aws-sdk/client-sqs';
-import { DynamoDBDocumentClient, GetCommand } from '@aws-sdk/lib-dynamodb';
+import { DynamoDBDocumentClient, GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { subscribersOf } from '../../functions/lib/subscriptions.js';
 import { mintToken } from '../../functions/lib/token.js';
 import { HANDLER_NAMES, type HandlerName } from '../../infra/postbox-stack.js';
 import { type Backend, startBackend } from '../helpers/backend.js';
@@ -261,5 +262,48 @@ describe('authorizer', () => {
     ['garbage', async () => ({ token: 'abc.def.ghi' })],
   ])('refuses a %s token with Unauthorized', async (_what, query) => {
     await expect(authorize(await query())).rejects.toThrow(/^Unauthorized$/);
+  });
+});
+
+describe('subscriptions expire when their client stays away', () => {
+  const ttl = () => Number(env('SUBSCRIPTION_TTL_SECONDS'));
+  const table = () => env('SUBSCRIPTIONS_TABLE');
+  const expiryOf = async (topic: string, clientId: string) =>
+    (await db.send(new GetCommand({ TableName: table(), Key: { topic, clientId } }))).Item?.expiresAt as
+      | number
+      | undefined;
+  const setExpiry = (topic: string, clientId: string, expiresAt: number) =>
+    db.send(new PutCommand({ TableName: table(), Item: { topic, clientId, subscribedAt: 0, expiresAt } }));
+  const connect = (clientId: string) =>
+    h.connect(lifecycleEvent('CONNECT', gatewayId(), clientId) as never, lambdaContext('c'));
+
+  it('gives a subscription an expiry one TTL away (the message TTL by default)', async () => {
+    const now = Math.floor(Date.now() / 1000);
+    expect(await frame(h.subscribe, 'roamer', { action: 'subscribe', topic: 'roam' })).toMatchObject({
+      type: 'subscribed',
+    });
+    expect(ttl()).toBe(1_209_600);
+    expect(await expiryOf('roam', 'roamer')).toBeGreaterThanOrEqual(now + ttl());
+  });
+
+  it('pushes the expiry back at connect when it is due, and leaves expired and fresh ones alone', async () => {
+    const now = Math.floor(Date.now() / 1000);
+    await setExpiry('due', 'returner', now + 3600); // last refreshed long ago
+    await setExpiry('gone', 'returner', now - 60); // already expired: over, even if not deleted yet
+    await setExpiry('fresh', 'returner', now + ttl() - 60); // refreshed a minute ago
+    await frame(h.unsubscribe, 'returner', { action: 'unsubscribe', topic: 'left' });
+
+    expect(await connect('returner')).toEqual({ statusCode: 200 });
+    expect(await expiryOf('due', 'returner')).toBeGreaterThanOrEqual(now + ttl());
+    expect(await expiryOf('gone', 'returner')).toBe(now - 60);
+    expect(await expiryOf('fresh', 'returner')).toBe(now + ttl() - 60);
+    expect(await expiryOf('left', 'returner')).toBeUndefined();
+  });
+
+  it('leaves an expired subscription out of a fan-out', async () => {
+    const now = Math.floor(Date.now() / 1000);
+    await setExpiry('fan', 'stayed', now + 3600);
+    await setExpiry('fan', 'lapsed', now - 1);
+    expect(await subscribersOf(table(), 'fan')).toEqual(['stayed']);
   });
 });

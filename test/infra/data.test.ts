@@ -42,8 +42,16 @@ describe('tables', () => {
     expect(table('inbox').Properties.AttributeDefinitions).toEqual([S('clientId'), S('seq')]);
   });
 
-  it('has no index anywhere: the inbox sorts by seq itself, so no write or ack is paid twice', () => {
-    for (const name of ['connections', 'subscriptions', 'inbox', 'processed'] as const) {
+  it('indexes subscriptions by client (for the refresh at connect) and nothing else: no message write is paid twice', () => {
+    expect(table('subscriptions').Properties.GlobalSecondaryIndexes).toEqual([
+      {
+        IndexName: 'byClient',
+        KeySchema: [HASH('clientId'), RANGE('topic')],
+        Projection: { ProjectionType: 'INCLUDE', NonKeyAttributes: ['expiresAt'] },
+      },
+    ]);
+    expect(table('subscriptions').Properties.LocalSecondaryIndexes).toBeUndefined();
+    for (const name of ['connections', 'inbox', 'processed'] as const) {
       expect(table(name).Properties.LocalSecondaryIndexes).toBeUndefined();
       expect(table(name).Properties.GlobalSecondaryIndexes).toBeUndefined();
     }

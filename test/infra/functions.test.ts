@@ -1,3 +1,4 @@
+import { Duration } from 'aws-cdk-lib';
 import { Capture, Match, type Template } from 'aws-cdk-lib/assertions';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { HANDLER_NAMES, type HandlerName } from '../../infra/postbox-stack.js';
@@ -8,10 +9,16 @@ const COMMON_ENV = ['NODE_OPTIONS', 'POWERTOOLS_LOG_LEVEL', 'POWERTOOLS_SERVICE_
 /** docs/architecture.md, "Handlers and their environment": each function gets only what it uses. */
 const ENVIRONMENT: Record<HandlerName, string[]> = {
   authorize: ['TOKEN_SECRET_ARN'],
-  connect: ['CONNECTIONS_TABLE', 'PUSH_QUEUE_URL', 'CONNECTION_TTL_SECONDS'],
+  connect: [
+    'CONNECTIONS_TABLE',
+    'SUBSCRIPTIONS_TABLE',
+    'PUSH_QUEUE_URL',
+    'CONNECTION_TTL_SECONDS',
+    'SUBSCRIPTION_TTL_SECONDS',
+  ],
   disconnect: ['CONNECTIONS_TABLE'],
   default: [],
-  subscribe: ['SUBSCRIPTIONS_TABLE'],
+  subscribe: ['SUBSCRIPTIONS_TABLE', 'SUBSCRIPTION_TTL_SECONDS'],
   unsubscribe: ['SUBSCRIPTIONS_TABLE'],
   publish: ['INGEST_QUEUE_URL', 'MAX_PAYLOAD_BYTES'],
   send: ['INGEST_QUEUE_URL', 'MAX_PAYLOAD_BYTES'],
@@ -150,6 +157,14 @@ describe('Lambda functions', () => {
       MESSAGE_TTL_SECONDS: '1209600',
     });
     expect(fn('connect').Environment.Variables.CONNECTION_TTL_SECONDS).toBe('7500');
+    // Subscriptions outlive their client's last connect by the message TTL, unless the stack says otherwise.
+    expect(fn('connect').Environment.Variables.SUBSCRIPTION_TTL_SECONDS).toBe('1209600');
+    expect(fn('subscribe').Environment.Variables.SUBSCRIPTION_TTL_SECONDS).toBe('1209600');
+    const custom = synthPostbox({ subscriptionTtl: Duration.days(3) });
+    for (const name of ['connect', 'subscribe'] as const) {
+      const variables = custom.template.toJSON().Resources[custom.functionId(name)].Properties.Environment.Variables;
+      expect(variables.SUBSCRIPTION_TTL_SECONDS).toBe(String(3 * 86_400));
+    }
     expect(fn('publish').Environment.Variables.MAX_PAYLOAD_BYTES).toBe('65536');
   });
 });

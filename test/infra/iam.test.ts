@@ -18,6 +18,7 @@ const EXPECTED: Record<HandlerName, Expected> = {
   authorize: [[SECRET, 'secret']],
   connect: [
     [WRITE, 'connections'],
+    [[...READ, ...WRITE], 'subscriptions'],
     [SEND, 'pushQueue'],
   ],
   disconnect: [[WRITE, 'connections']],
