@@ -26,15 +26,15 @@ export const handler = async (event: WebSocketEvent, context: Context): Promise<
     return { statusCode: 403 };
   }
   await addConnection(connectionsTable, { clientId, connectionId, connectedAt }, ttlSeconds);
-  await enqueueCatchUp(pushQueueUrl, { clientId, connectionId, connectedAt });
-  // The client is back: its subscriptions live on. A failure here must not refuse the connection; the next connect
-  // tries again, long before they expire.
-  const refreshed = await refreshSubscriptions(subscriptionsTable, clientId, subscriptionTtlSeconds).catch(
-    (err: unknown) => {
+  const [, refreshed] = await Promise.all([
+    enqueueCatchUp(pushQueueUrl, { clientId, connectionId, connectedAt }),
+    // The client is back: its subscriptions live on. A failure here must not refuse the connection; the next
+    // connect tries again, long before they expire.
+    refreshSubscriptions(subscriptionsTable, clientId, subscriptionTtlSeconds).catch((err: unknown) => {
       logger.error('subscriptions not refreshed', err as Error);
       return 0;
-    },
-  );
+    }),
+  ]);
   logger.info('connected', { clientId, connectionId, refreshed });
   return { statusCode: 200 };
 };

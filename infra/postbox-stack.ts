@@ -162,11 +162,9 @@ export class PostboxStack extends Stack {
     // ── Queues ──────────────────────────────────────────────────────────────────────────────────────────────────
     // Ingest is FIFO, grouped by publisher: one publisher's messages are fanned out one batch at a time, in the order
     // they were accepted, which is what lets every subscriber see them in that order (docs/architecture.md).
-    const batchingWindow = props.delivery?.maxBatchingWindow ?? Duration.seconds(0);
     this.messageQueue = new MessageQueue(this, 'Ingest', {
+      // Visibility defaults to six times this (AWS's advice); a FIFO consumer has no batching window to add.
       consumerTimeout: DELIVER_TIMEOUT,
-      // AWS's advice: at least six times the consumer's timeout, plus the batching window.
-      visibilityTimeout: Duration.seconds(6 * DELIVER_TIMEOUT.toSeconds() + batchingWindow.toSeconds()),
       retentionPeriod: retention,
       removalPolicy: dataRemovalPolicy,
       fifo: true,

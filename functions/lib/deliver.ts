@@ -94,16 +94,11 @@ export async function deliverBatch(records: IngestRecord[], config: DeliverConfi
   // ── Inbox writes ──
   // A publisher whose message has no recipients list (the lookup failed) writes none of its later messages either:
   // they wait for the retry with it, in order.
-  const stalled = new Set<string>();
+  const holdBack = publishersHeldBack(failed);
   const plans = ordered
     .map((entry, i) => ({ entry, recipients: recipients[i] }))
-    .filter(({ entry, recipients: to }) => {
-      if (done.has(entry.message.id)) return false;
-      if (to === undefined) stalled.add(entry.message.from);
-      if (!stalled.has(entry.message.from)) return true;
-      for (const id of entry.recordIds) failed.add(id);
-      return false;
-    });
+    .filter(({ entry }) => !done.has(entry.message.id))
+    .filter(({ entry, recipients: to }) => holdBack(entry, to === undefined));
   const writes = plans.flatMap(({ entry, recipients: to }, plan) => {
     const stored = JSON.stringify(entry.message); // once per message, however many recipients
     return (to ?? []).map((clientId) => ({
@@ -118,12 +113,7 @@ export async function deliverBatch(records: IngestRecord[], config: DeliverConfi
   const failedPlans = new Set(writes.filter((_, i) => failedWrites.has(i)).map(({ plan }) => plan));
   // FIFO: after a publisher's first failed write, its later messages are not pushed and wait for the retry too
   // (their items may be written already: docs/architecture.md, known gap 1).
-  const delivered = plans.filter(({ entry }, plan) => {
-    if (failedPlans.has(plan)) stalled.add(entry.message.from);
-    if (!stalled.has(entry.message.from)) return true;
-    for (const id of entry.recordIds) failed.add(id);
-    return false;
-  });
+  const delivered = plans.filter(({ entry }, plan) => holdBack(entry, failedPlans.has(plan)));
 
   // ── Pushes, beside the markers ──
   // A marker that cannot be written is logged, not retried through SQS: a retry would write the inbox items again
@@ -140,6 +130,20 @@ export async function deliverBatch(records: IngestRecord[], config: DeliverConfi
   // One line per batch, not per message: logging is a cost per message too.
   logger.info('messages delivered', { messageIds: delivered.map(({ entry }) => entry.message.id) });
   return [...failed];
+}
+
+/**
+ * A filter over a batch in order: it keeps an entry unless the entry failed, or an earlier entry of its publisher
+ * did; what it drops goes to `failed`, so SQS brings it back, after the failed one, in its publisher's order.
+ */
+function publishersHeldBack(failed: Set<string>): (entry: Entry, failedHere: boolean) => boolean {
+  const stalled = new Set<string>();
+  return (entry, failedHere) => {
+    if (failedHere) stalled.add(entry.message.from);
+    if (!stalled.has(entry.message.from)) return true;
+    for (const id of entry.recordIds) failed.add(id);
+    return false;
+  };
 }
 
 type Checks = { deadline: PushTarget[]; retry: PushTarget[] };

@@ -1,10 +1,8 @@
-import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
-import { UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { batchWrite } from './batch.js';
-import { dynamo } from './clients.js';
 import { logger } from './logger.js';
 import { type Message, messageSchema } from './protocol.js';
 import { queryItems } from './query.js';
+import { updateIfStill } from './update.js';
 
 export interface Pending {
   message: Message;
@@ -105,17 +103,11 @@ function readMessage(stored: unknown): Message | undefined {
 
 /** Records another send of a pending message; a message acked meanwhile stays deleted (no upsert). */
 export async function recordAttempt(table: string, clientId: string, seq: string, attempt: number): Promise<void> {
-  try {
-    await dynamo.send(
-      new UpdateCommand({
-        TableName: table,
-        Key: { clientId, seq },
-        UpdateExpression: 'SET attempt = :a',
-        ConditionExpression: 'attribute_exists(seq)',
-        ExpressionAttributeValues: { ':a': attempt },
-      }),
-    );
-  } catch (err) {
-    if (!(err instanceof ConditionalCheckFailedException)) throw err;
-  }
+  await updateIfStill({
+    TableName: table,
+    Key: { clientId, seq },
+    UpdateExpression: 'SET attempt = :a',
+    ConditionExpression: 'attribute_exists(seq)',
+    ExpressionAttributeValues: { ':a': attempt },
+  });
 }

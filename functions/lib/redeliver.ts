@@ -62,11 +62,12 @@ export async function redeliverBatch(records: PushRecord[], config: RedeliverCon
 /** A catch-up; returns the target to check after the ack deadline when it sent anything. */
 async function catchUpConnection(target: PushTarget, config: RedeliverConfig): Promise<PushTarget | undefined> {
   const { clientId, connectionId, connectedAt } = target;
-  const { count, gone } = await catchUp(config.inboxTable, config.callbackUrl, clientId, connectionId);
-  const synced =
-    !gone && (await pushFrame(config.callbackUrl, connectionId, JSON.stringify({ type: 'synced', count })));
-  logger.info('caught up', { clientId, connectionId, count, gone: gone || synced === 'gone' });
-  if (gone || synced === 'gone') {
+  const caughtUp = await catchUp(config.inboxTable, config.callbackUrl, clientId, connectionId);
+  const { count } = caughtUp;
+  const synced = JSON.stringify({ type: 'synced', count });
+  const gone = caughtUp.gone || (await pushFrame(config.callbackUrl, connectionId, synced)) === 'gone';
+  logger.info('caught up', { clientId, connectionId, count, gone });
+  if (gone) {
     // API Gateway answers 410 until $connect has returned; a connection that old is really gone.
     if (connectedAt !== undefined && Date.now() - connectedAt < config.goneGraceMs)
       await enqueueCatchUp(config.pushQueueUrl, target);

@@ -1,8 +1,8 @@
-import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
-import { DeleteCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { DeleteCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
 import { dynamo } from './clients.js';
 import { SUBSCRIPTIONS_BY_CLIENT_INDEX } from './keys.js';
 import { queryItems } from './query.js';
+import { updateIfStill } from './update.js';
 
 /**
  * Durable: the subscription belongs to the client, not to the connection that asked for it. Idempotent. It expires
@@ -54,21 +54,15 @@ export async function refreshSubscriptions(
     if (current > nowSeconds && current < due) stale.push(item.topic as string);
   }
   await Promise.all(
-    stale.map(async (topic) => {
-      try {
-        await dynamo.send(
-          new UpdateCommand({
-            TableName: table,
-            Key: { topic, clientId },
-            UpdateExpression: 'SET expiresAt = :e',
-            ConditionExpression: 'expiresAt > :now',
-            ExpressionAttributeValues: { ':e': expiresAt, ':now': nowSeconds },
-          }),
-        );
-      } catch (err) {
-        if (!(err instanceof ConditionalCheckFailedException)) throw err;
-      }
-    }),
+    stale.map((topic) =>
+      updateIfStill({
+        TableName: table,
+        Key: { topic, clientId },
+        UpdateExpression: 'SET expiresAt = :e',
+        ConditionExpression: 'expiresAt > :now',
+        ExpressionAttributeValues: { ':e': expiresAt, ':now': nowSeconds },
+      }),
+    ),
   );
   return stale.length;
 }

@@ -160,7 +160,6 @@ export class MessageQueue extends Construct {
         `MessageQueue ${this.node.path}: maxConcurrency must be an integer from 2 to 1000, got ${maxConcurrency}`,
       );
     }
-    assertVisibilityCovers(this, this.visibilityTimeout, consumer.timeout ?? Duration.seconds(3), maxBatchingWindow);
     if (this.fifo && maxBatchingWindow.toSeconds() > 0) {
       throw new Error(`MessageQueue ${this.node.path}: a FIFO queue's consumer cannot have a batching window`);
     }
@@ -168,6 +167,7 @@ export class MessageQueue extends Construct {
       throw new Error(`MessageQueue ${this.node.path}: batchSize must be 1–10 on a FIFO queue, got ${batchSize}`);
     }
 
+    assertVisibilityCovers(this, this.visibilityTimeout, consumer.timeout ?? Duration.seconds(3), maxBatchingWindow);
     const source = new SqsEventSource(this.queue, {
       batchSize,
       // Lambda refuses a batching window on FIFO queues, even a zero one.

@@ -16,44 +16,47 @@ export interface PostFault {
  * a post that takes long to answer.
  */
 export class ConnectionFaults {
-  readonly #pending: (Required<Omit<PostFault, 'connectionId'>> & { connectionId?: string })[] = [];
+  readonly #failures: Due<() => GatewayError>[] = [];
+  readonly #delays: Due<number>[] = [];
 
   /** Makes the next `times` posts (to `connectionId`, or to any connection) fail with `error`. */
   failPosts(fault: PostFault = {}): void {
-    this.#pending.push({
-      connectionId: fault.connectionId,
-      times: fault.times ?? 1,
-      error: fault.error ?? (() => new LimitExceededError()),
-    });
+    this.#failures.push(due(fault, fault.error ?? (() => new LimitExceededError())));
+  }
+
+  /** Makes the next `times` posts (to `connectionId`, or any) answer only after `ms`, the frame sent then. */
+  delayPosts(fault: { connectionId?: string; times?: number; ms: number }): void {
+    this.#delays.push(due(fault, fault.ms));
   }
 
   /** Throws the fault a post to `connectionId` is due, if any. */
   checkPost(connectionId: string): void {
-    const fault = this.#pending.find((f) => f.connectionId === undefined || f.connectionId === connectionId);
-    if (!fault) return;
-    fault.times -= 1;
-    if (fault.times <= 0) this.#pending.splice(this.#pending.indexOf(fault), 1);
-    throw fault.error();
-  }
-
-  readonly #delays: { connectionId?: string; times: number; ms: number }[] = [];
-
-  /** Makes the next `times` posts (to `connectionId`, or any) answer only after `ms`, the frame sent then. */
-  delayPosts(fault: { connectionId?: string; times?: number; ms: number }): void {
-    this.#delays.push({ connectionId: fault.connectionId, times: fault.times ?? 1, ms: fault.ms });
+    const error = take(this.#failures, connectionId);
+    if (error) throw error();
   }
 
   /** How long a post to `connectionId` is to be held, if at all. */
   delayOf(connectionId: string): number {
-    const delay = this.#delays.find((d) => d.connectionId === undefined || d.connectionId === connectionId);
-    if (!delay) return 0;
-    delay.times -= 1;
-    if (delay.times <= 0) this.#delays.splice(this.#delays.indexOf(delay), 1);
-    return delay.ms;
+    return take(this.#delays, connectionId) ?? 0;
   }
+}
 
-  clear(): void {
-    this.#pending.length = 0;
-    this.#delays.length = 0;
-  }
+/** A fault for the next `times` posts to one connection (or to any). */
+interface Due<T> {
+  connectionId?: string;
+  times: number;
+  value: T;
+}
+
+function due<T>(fault: { connectionId?: string; times?: number }, value: T): Due<T> {
+  return { connectionId: fault.connectionId, times: fault.times ?? 1, value };
+}
+
+/** The value of the first fault due for a post to `connectionId`, counting the post against it. */
+function take<T>(list: Due<T>[], connectionId: string): T | undefined {
+  const fault = list.find((f) => f.connectionId === undefined || f.connectionId === connectionId);
+  if (!fault) return undefined;
+  fault.times -= 1;
+  if (fault.times <= 0) list.splice(list.indexOf(fault), 1);
+  return fault.value;
 }
