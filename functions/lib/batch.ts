@@ -11,9 +11,15 @@ const MAX_ATTEMPTS = 6;
 /**
  * Writes `requests` to one table in batches of 25 and returns the indexes of the requests that did not get written,
  * so a caller batching for many messages can fail only the messages concerned. What DynamoDB leaves unprocessed
- * (it does so under throttling, not as an error) is retried with exponential backoff.
+ * (it does so under throttling, not as an error) is retried with exponential backoff; what is still left after that
+ * fails alone, the rest of its chunk counts as written. DynamoDB hands unprocessed requests back as new objects, so
+ * `keyOf` (by default the request's JSON) matches them to the requests given.
  */
-export async function batchWriteSettled(table: string, requests: WriteRequest[]): Promise<Set<number>> {
+export async function batchWriteSettled(
+  table: string,
+  requests: WriteRequest[],
+  keyOf: (request: WriteRequest) => string = (request) => JSON.stringify(request),
+): Promise<Set<number>> {
   const failed = new Set<number>();
   const chunks: number[][] = [];
   for (let i = 0; i < requests.length; i += MAX_BATCH)
@@ -25,8 +31,10 @@ export async function batchWriteSettled(table: string, requests: WriteRequest[])
           table,
           indexes.map((index) => requests[index] as WriteRequest),
         );
-        // DynamoDB hands unprocessed requests back as new objects; after the retries the chunk counts as failed.
-        if (left.length > 0) throw new Error(`${left.length} writes still unprocessed after ${MAX_ATTEMPTS} attempts`);
+        if (left.length === 0) return;
+        const unwritten = new Set(left.map(keyOf));
+        logger.error('BatchWriteItem left writes unprocessed', { table, count: left.length, attempts: MAX_ATTEMPTS });
+        for (const index of indexes) if (unwritten.has(keyOf(requests[index] as WriteRequest))) failed.add(index);
       } catch (err) {
         logger.error('BatchWriteItem failed', { table, error: err as Error });
         for (const index of indexes) failed.add(index);
