@@ -4,6 +4,8 @@ import { sqsTrigger } from './lib/trigger.js';
 
 const config = {
   inboxTable: requireEnv('INBOX_TABLE'),
+  connectionsTable: requireEnv('CONNECTIONS_TABLE'),
+  messageTtlSeconds: numberEnv('MESSAGE_TTL_SECONDS', 1_209_600),
   callbackUrl: requireEnv('CALLBACK_URL'),
   pushQueueUrl: requireEnv('PUSH_QUEUE_URL'),
   ackDeadlineSeconds: numberEnv('ACK_DEADLINE_SECONDS', 30),

@@ -264,10 +264,11 @@ export class PostboxStack extends Stack {
     });
     queue.grantSendMessages(send.function);
 
+    // Ack reads too: an ack by id looks the message's position up in the caller's own inbox.
     const ack = handler('ack', { description: "Postbox ack: deletes from the caller's inbox" }).bindTable(
       'INBOX_TABLE',
       inbox,
-      'write',
+      'readWrite',
     );
 
     // Replay only reads and updates the caller's own inbox and posts to the calling connection: no connections table.
@@ -299,8 +300,11 @@ export class PostboxStack extends Stack {
       description: 'Postbox redeliver: pushes pending inboxes after connects and what was not acked in time',
       memorySize: DELIVER_MEMORY_MB,
       timeout: REDELIVER_TIMEOUT,
-      environment: redelivery,
-    }).bindTable('INBOX_TABLE', inbox, 'readWrite');
+      environment: { ...redelivery, MESSAGE_TTL_SECONDS: String(messageTtl.toSeconds()) },
+    })
+      .bindTable('INBOX_TABLE', inbox, 'readWrite')
+      // Inbox pages deliver could not write are written here, then pushed to the recipient's live connections.
+      .bindTable('CONNECTIONS_TABLE', connections, 'read');
     this.pushQueue.addConsumer(redeliver.function);
     // A catch-up that meets a connection still in $connect asks for itself again a second later.
     this.pushQueue.queue.grantSendMessages(redeliver.function);

@@ -1,11 +1,11 @@
-import { type Pending, pendingMessages, recordAttempt } from './inbox.js';
+import { type PendingPage, pendingPages, recordAttempt } from './inbox.js';
 import { pushMessages } from './push.js';
 
 export interface CatchUpOptions {
-  /** Only messages at or before this seq. */
+  /** Only pages up to the one of this position. */
   upTo?: string;
   /**
-   * Only messages sent fewer times than this; they were all sent at least once already (the first live push is not
+   * Only pages sent fewer times than this; they were all sent at least once already (the first live push is not
    * recorded), so the count goes on from there. Without it every pending message is sent, however often it was.
    */
   maxAttempts?: number;
@@ -23,7 +23,7 @@ const CHUNK = 50;
 
 /**
  * Sends a client's pending messages to one of its connections, oldest first, in as few frames as fit, and records
- * each send's `attempt`. The caller ends a full catch-up with `synced`.
+ * each page's `attempt`. The caller ends a full catch-up with `synced`.
  */
 export async function catchUp(
   inboxTable: string,
@@ -33,24 +33,36 @@ export async function catchUp(
   options: CatchUpOptions = {},
 ): Promise<CatchUpResult> {
   let count = 0;
-  let chunk: Pending[] = [];
+  let chunk: PendingPage[] = [];
   const flush = async (): Promise<boolean> => {
-    const items = chunk.map(({ message, attempt }) => ({
-      message,
+    const pages = chunk.map(({ start, messages, attempt }) => ({
+      start,
+      messages,
       attempt: (options.maxAttempts === undefined ? attempt : Math.max(attempt, 1)) + 1,
     }));
     chunk = [];
+    const items = pages.flatMap(({ messages, attempt }) => messages.map((message) => ({ message, attempt })));
     const { sent, gone } = await pushMessages(callbackUrl, connectionId, items);
-    await Promise.all(
-      items.slice(0, sent).map(({ message, attempt }) => recordAttempt(inboxTable, clientId, message.seq, attempt)),
-    );
+    // A page counts as sent once all its messages went out.
+    let through = 0;
+    const sentPages = pages.filter(({ messages }) => {
+      through += messages.length;
+      return through <= sent;
+    });
+    await Promise.all(sentPages.map(({ start, attempt }) => recordAttempt(inboxTable, clientId, start, attempt)));
     count += sent;
     return gone;
   };
-  for await (const pending of pendingMessages(inboxTable, clientId, options.upTo)) {
+  let queued = 0;
+  for await (const pending of pendingPages(inboxTable, clientId, options.upTo)) {
+    if (pending.messages.length === 0) continue;
     if (options.maxAttempts !== undefined && Math.max(pending.attempt, 1) >= options.maxAttempts) continue;
     chunk.push(pending);
-    if (chunk.length >= CHUNK && (await flush())) return { count, gone: true };
+    queued += pending.messages.length;
+    if (queued >= CHUNK) {
+      queued = 0;
+      if (await flush()) return { count, gone: true };
+    }
   }
   if (chunk.length > 0 && (await flush())) return { count, gone: true };
   return { count, gone: false };

@@ -1,11 +1,11 @@
 import { batchWriteSettled } from './batch.js';
 import { type Connection, connectionsOf, removeStaleConnection } from './connections.js';
-import { inboxItem } from './inbox.js';
+import { type Page, pageItem, pagesOf, positionOf, positionsOf } from './inbox.js';
 import { logger } from './logger.js';
-import { alreadyProcessed, markProcessed } from './processed.js';
+import { behind, deliveredBefore, markDelivered, type Watermark } from './processed.js';
 import { jsonOf, type Message } from './protocol.js';
 import { pushMessages } from './push.js';
-import { enqueueChecks, ingestBody, type PushTarget } from './queue.js';
+import { enqueueChecks, enqueueWrites, ingestBody, type PushTarget } from './queue.js';
 import { subscribersOf } from './subscriptions.js';
 
 export interface DeliverConfig {
@@ -27,22 +27,27 @@ export interface DeliverConfig {
 export interface IngestRecord {
   messageId: string;
   body: string;
+  /** The ingest queue's system attributes: a FIFO queue's SequenceNumber grows within each publisher's group. */
+  attributes?: { SequenceNumber?: string };
 }
 
-/** A failed push is tried again this soon, on the same connection. */
-const RETRY_PUSH_DELAY_SECONDS = 1;
+/** A failed push is tried again this soon, on the same connection; so is an inbox write that failed. */
+const RETRY_DELAY_SECONDS = 1;
 
 type Entry = { message: Message; recordIds: string[] };
+type RecordInfo = { from: string; sequenceNumber?: string; lastSeq: string };
 
 /**
  * Delivers a batch of ingest records (FIFO: each publisher's in the order it published them) and returns the SQS
  * message ids of the records to retry. In this order:
  *
- * 1. the duplicate check and the recipients (subscribers, or the one `to` client), together;
- * 2. one inbox item per recipient: a message counts as delivered once all are written;
+ * 1. the duplicate check (each publisher's watermark, and the markers of keyed ids) and the recipients
+ *    (subscribers, or the one `to` client), together;
+ * 2. one inbox page per recipient per publisher: a message counts as delivered once all are written. A page that
+ *    cannot be written goes to redeliver, which writes it a second later: one recipient waits, not all of them;
  * 3. then, and only then, the recipients' live connections (strongly consistent): a connection recorded after this
  *    lookup began gets the message from its catch-up, which reads the inbox after the connection was recorded;
- * 4. the pushes, one connection's messages in order in as few frames as fit, beside the idempotency markers;
+ * 4. the pushes, one connection's messages in order in as few frames as fit, beside the new watermarks;
  * 5. a check per pushed connection after the ack deadline (or a second after a failed push), which pushes again
  *    what the connection has not acked by then.
  *
@@ -52,6 +57,7 @@ type Entry = { message: Message; recordIds: string[] };
 export async function deliverBatch(records: IngestRecord[], config: DeliverConfig): Promise<string[]> {
   const failed = new Set<string>();
   const entries = new Map<string, Entry>();
+  const infos = new Map<string, RecordInfo>();
   for (const record of records) {
     const parsed = ingestBody.safeParse(jsonOf(record.body));
     if (!parsed.success) {
@@ -60,8 +66,17 @@ export async function deliverBatch(records: IngestRecord[], config: DeliverConfi
       continue;
     }
     // A record holding a publish's batch is retried whole if any of its messages is: the delivered ones are then
-    // dropped as duplicates by their markers.
-    for (const message of parsed.data.kind === 'message' ? [parsed.data.message] : parsed.data.messages) {
+    // dropped as duplicates.
+    const messages = parsed.data.kind === 'message' ? [parsed.data.message] : parsed.data.messages;
+    infos.set(record.messageId, {
+      from: (messages[0] as Message).from,
+      sequenceNumber: record.attributes?.SequenceNumber,
+      lastSeq: messages
+        .map((m) => m.seq)
+        .sort()
+        .at(-1) as string,
+    });
+    for (const message of messages) {
       const entry = entries.get(message.id) ?? { message, recordIds: [] };
       entry.recordIds.push(record.messageId);
       entries.set(message.id, entry);
@@ -70,15 +85,18 @@ export async function deliverBatch(records: IngestRecord[], config: DeliverConfi
   const ordered = [...entries.values()];
   if (ordered.length === 0) return [...failed];
 
+  // A keyed message (or one from a queue without sequence numbers) needs its own marker: a publisher may send it
+  // again later, as a new record. Anything else can only come back as the same record, behind the watermark.
+  const numbered = (entry: Entry) => entry.recordIds.every((id) => infos.get(id)?.sequenceNumber !== undefined);
+  const marked = ordered.filter((e) => e.message.id !== e.message.seq || !numbered(e)).map((e) => e.message.id);
   const subscribers = memo((topic: string) => subscribersOf(config.subscriptionsTable, topic));
-  const [done, recipients] = await Promise.all([
-    alreadyProcessed(
-      config.processedTable,
-      ordered.map((e) => e.message.id),
-    ).catch((err: unknown) => {
-      logger.error('duplicate check failed', err as Error);
-      return undefined;
-    }),
+  const [before, recipients] = await Promise.all([
+    deliveredBefore(config.processedTable, [...new Set([...infos.values()].map((i) => i.from))], marked).catch(
+      (err: unknown) => {
+        logger.error('duplicate check failed', err as Error);
+        return undefined;
+      },
+    ),
     Promise.all(
       ordered.map(({ message }) =>
         (message.to ? Promise.resolve([message.to]) : subscribers(message.topic ?? '')).catch((err: unknown) => {
@@ -88,48 +106,147 @@ export async function deliverBatch(records: IngestRecord[], config: DeliverConfi
       ),
     ),
   ]);
-  if (!done) return [...failed, ...ordered.flatMap((e) => e.recordIds)];
-  for (const id of done) logger.info('duplicate dropped', { messageId: id });
+  if (!before) return [...failed, ...ordered.flatMap((e) => e.recordIds)];
+  const redelivered = (recordId: string) => {
+    const info = infos.get(recordId);
+    return (
+      info?.sequenceNumber !== undefined && behind(before.watermarks.get(info.from), info.sequenceNumber, info.lastSeq)
+    );
+  };
+  const done = (entry: Entry) => before.keyed.has(entry.message.id) || entry.recordIds.some(redelivered);
+  for (const entry of ordered) if (done(entry)) logger.info('duplicate dropped', { messageId: entry.message.id });
 
-  // ── Inbox writes ──
+  // ── Inbox pages ──
   // A publisher whose message has no recipients list (the lookup failed) writes none of its later messages either:
   // they wait for the retry with it, in order.
   const holdBack = publishersHeldBack(failed);
-  const plans = ordered
+  const delivered = ordered
     .map((entry, i) => ({ entry, recipients: recipients[i] }))
-    .filter(({ entry }) => !done.has(entry.message.id))
+    .filter(({ entry }) => !done(entry))
     .filter(({ entry, recipients: to }) => holdBack(entry, to === undefined));
-  const writes = plans.flatMap(({ entry, recipients: to }, plan) => {
-    const stored = JSON.stringify(entry.message); // once per message, however many recipients
-    return (to ?? []).map((clientId) => ({
-      plan,
-      item: inboxItem(clientId, entry.message, stored, config.messageTtlSeconds),
-    }));
-  });
+  const pages = pagesFor(delivered);
+  const stored = memo((page: Page) => JSON.stringify(page.messages), pageContent);
   const failedWrites = await batchWriteSettled(
     config.inboxTable,
-    writes.map(({ item }) => ({ PutRequest: { Item: item } })),
+    pages.map((page) => ({ PutRequest: { Item: pageItem(page, stored(page), config.messageTtlSeconds) } })),
   );
-  const failedPlans = new Set(writes.filter((_, i) => failedWrites.has(i)).map(({ plan }) => plan));
-  // FIFO: after a publisher's first failed write, its later messages are not pushed and wait for the retry too
-  // (their items may be written already: docs/architecture.md, known gap 1).
-  const delivered = plans.filter(({ entry }, plan) => holdBack(entry, failedPlans.has(plan)));
+  const written = await handOff(
+    pages.filter((_, i) => failedWrites.has(i)),
+    pages,
+    config,
+  );
+  if (!written) {
+    // Not even redeliver can take them: the records of those messages go back to SQS, and their publishers' later
+    // ones with them.
+    const stalled = new Set(pages.filter((_, i) => failedWrites.has(i)).flatMap((p) => p.messages.map((m) => m.id)));
+    const again = publishersHeldBack(failed);
+    for (const { entry } of delivered) again(entry, stalled.has(entry.message.id));
+  }
 
-  // ── Pushes, beside the markers ──
-  // A marker that cannot be written is logged, not retried through SQS: a retry would write the inbox items again
+  // ── Pushes, beside the watermarks ──
+  // A watermark that cannot be written is logged, not retried through SQS: a retry would write the inbox pages again
   // and bring back what recipients acked meanwhile.
+  const pushed = pages.filter((page, i) => !failedWrites.has(i) && !written?.deferred.has(page));
   const [, checks] = await Promise.all([
-    markProcessed(
+    markDelivered(
       config.processedTable,
-      delivered.map(({ entry }) => entry.message.id),
+      watermarksOf(records, infos, failed, before.watermarks),
+      delivered.filter(({ entry }) => marked.includes(entry.message.id)).map(({ entry }) => entry.message.id),
       config.processedTtlSeconds,
-    ).catch((err: unknown) => logger.error('processed markers not written', err as Error)),
-    pushAll(delivered, config),
+    ).catch((err: unknown) => logger.error('watermarks not written', err as Error)),
+    pushAll(
+      pushed.filter((page) => page.messages.every((m) => !isFailed(m, entries, failed))),
+      config,
+    ),
   ]);
   await scheduleChecks(checks, config);
   // One line per batch, not per message: logging is a cost per message too.
-  logger.info('messages delivered', { messageIds: delivered.map(({ entry }) => entry.message.id) });
+  logger.info('messages delivered', {
+    messageIds: delivered
+      .filter(({ entry }) => !isFailed(entry.message, entries, failed))
+      .map(({ entry }) => entry.message.id),
+  });
   return [...failed];
+}
+
+function isFailed(message: Message, entries: Map<string, Entry>, failed: Set<string>): boolean {
+  return (entries.get(message.id)?.recordIds ?? []).some((id) => failed.has(id));
+}
+
+/** The same messages make the same page content, stored once as JSON however many recipients share it. */
+function pageContent(page: Page): string {
+  return page.messages.map((m) => m.id).join('\u0000');
+}
+
+/**
+ * Each recipient's messages, one publisher at a time, in pages: a page never mixes publishers, so ordering pages by
+ * their first seq keeps every publisher's order however the batches of several publishers interleave.
+ */
+function pagesFor(delivered: { entry: Entry; recipients?: string[] }[]): Page[] {
+  const streams = new Map<string, { clientId: string; messages: { message: Message; bytes: number }[] }>();
+  const bytes = memo(
+    (message: Message) => Buffer.byteLength(JSON.stringify(message)),
+    (m) => m.id,
+  );
+  for (const { entry, recipients } of delivered) {
+    for (const clientId of recipients ?? []) {
+      const key = `${clientId}\u0000${entry.message.from}`;
+      const stream = streams.get(key) ?? { clientId, messages: [] };
+      stream.messages.push({ message: entry.message, bytes: bytes(entry.message) });
+      streams.set(key, stream);
+    }
+  }
+  return [...streams.values()].flatMap(({ clientId, messages }) => pagesOf(clientId, messages));
+}
+
+/**
+ * Hands the pages that could not be written to redeliver, each with the position up to which its recipient is to
+ * be pushed once it is written; the same recipient's later pages of that publisher are not pushed live meanwhile,
+ * so they do not overtake it. Returns those deferred pages, or undefined if the push queue refused.
+ */
+async function handOff(
+  unwritten: Page[],
+  pages: Page[],
+  config: DeliverConfig,
+): Promise<{ deferred: Set<Page> } | undefined> {
+  const deferred = new Set<Page>();
+  if (unwritten.length === 0) return { deferred };
+  const streamOf = (page: Page) => `${page.clientId}\u0000${page.messages[0]?.from}`;
+  const writes = unwritten.map((page) => {
+    const later = pages.filter((p) => streamOf(p) === streamOf(page) && p.start >= page.start);
+    for (const p of later) deferred.add(p);
+    const last = later.at(-1) as Page;
+    return { page, upTo: positionOf(last.start, last.messages.length, last.messages.length - 1) };
+  });
+  try {
+    await enqueueWrites(config.pushQueueUrl, writes, RETRY_DELAY_SECONDS);
+    logger.warn('inbox pages left to redeliver', { clientIds: unwritten.map((p) => p.clientId) });
+    return { deferred };
+  } catch (err) {
+    logger.error('inbox pages could not be handed to redeliver', err as Error);
+    return undefined;
+  }
+}
+
+/** Each publisher's new watermark: its last record in this batch that did not fail. */
+function watermarksOf(
+  records: IngestRecord[],
+  infos: Map<string, RecordInfo>,
+  failed: Set<string>,
+  previous: Map<string, Watermark>,
+): Map<string, Watermark> {
+  const next = new Map<string, Watermark>();
+  for (const record of records) {
+    const info = infos.get(record.messageId);
+    if (!info?.sequenceNumber || failed.has(record.messageId)) continue;
+    const current = next.get(info.from) ?? previous.get(info.from);
+    const sequenceNumber = BigInt(info.sequenceNumber);
+    next.set(info.from, {
+      sequenceNumber: current && current.sequenceNumber > sequenceNumber ? current.sequenceNumber : sequenceNumber,
+      seq: current && current.seq > info.lastSeq ? current.seq : info.lastSeq,
+    });
+  }
+  return next;
 }
 
 /**
@@ -148,14 +265,12 @@ function publishersHeldBack(failed: Set<string>): (entry: Entry, failedHere: boo
 
 type Checks = { deadline: PushTarget[]; retry: PushTarget[] };
 
-/** Pushes each delivered message to its recipients' live connections; returns the checks to schedule. */
-async function pushAll(delivered: { entry: Entry; recipients?: string[] }[], config: DeliverConfig): Promise<Checks> {
+/** Pushes each written page to its recipient's live connections; returns the checks to schedule. */
+async function pushAll(pages: Page[], config: DeliverConfig): Promise<Checks> {
   const connections = memo((clientId: string) => connectionsOf(config.connectionsTable, clientId));
   const outgoing = new Map<string, { connection: Connection; messages: Message[] }>();
-  const lookups = delivered.flatMap(({ entry, recipients }) =>
-    (recipients ?? []).map(async (clientId) => ({ entry, live: await connections(clientId) })),
-  );
-  // In batch order, which is each publisher's order: a connection's messages go out in it.
+  const lookups = pages.map(async (page) => ({ page, live: await connections(page.clientId) }));
+  // In page order, which keeps each publisher's order: a connection's messages go out in it.
   for (const settled of await Promise.allSettled(lookups)) {
     if (settled.status === 'rejected') {
       // Written, so not lost: the next check, connect or replay brings it.
@@ -164,7 +279,7 @@ async function pushAll(delivered: { entry: Entry; recipients?: string[] }[], con
     }
     for (const connection of settled.value.live) {
       const slot = outgoing.get(connection.connectionId) ?? { connection, messages: [] };
-      slot.messages.push(settled.value.entry.message);
+      slot.messages.push(...positionsOf(settled.value.page));
       outgoing.set(connection.connectionId, slot);
     }
   }
@@ -192,7 +307,7 @@ async function scheduleChecks({ deadline, retry }: Checks, config: DeliverConfig
   try {
     await Promise.all([
       deadline.length > 0 && enqueueChecks(config.pushQueueUrl, deadline, config.ackDeadlineSeconds),
-      retry.length > 0 && enqueueChecks(config.pushQueueUrl, retry, RETRY_PUSH_DELAY_SECONDS),
+      retry.length > 0 && enqueueChecks(config.pushQueueUrl, retry, RETRY_DELAY_SECONDS),
     ]);
   } catch (err) {
     // The messages are in the inboxes: without the check they wait for the client's next connect or replay.
@@ -200,7 +315,7 @@ async function scheduleChecks({ deadline, retry }: Checks, config: DeliverConfig
   }
 }
 
-/** The latest seq (ULIDs sort as text, which Math.max cannot compare). */
+/** The latest position (they sort as text, which Math.max cannot compare). */
 function maxSeq(messages: Message[]): string {
   return (
     messages
@@ -210,14 +325,13 @@ function maxSeq(messages: Message[]): string {
   );
 }
 
-function memo<T>(load: (key: string) => Promise<T>): (key: string) => Promise<T> {
-  const cache = new Map<string, Promise<T>>();
+function memo<K, T>(load: (key: K) => T, keyOf: (key: K) => unknown = (key) => key): (key: K) => T {
+  const cache = new Map<unknown, T>();
   return (key) => {
-    let value = cache.get(key);
-    if (!value) {
-      value = load(key);
-      cache.set(key, value);
-    }
+    const k = keyOf(key);
+    if (cache.has(k)) return cache.get(k) as T;
+    const value = load(key);
+    cache.set(k, value);
     return value;
   };
 }

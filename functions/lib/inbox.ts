@@ -1,77 +1,169 @@
+import { DeleteCommand } from '@aws-sdk/lib-dynamodb';
 import { batchWrite } from './batch.js';
+import { dynamo } from './clients.js';
 import { logger } from './logger.js';
-import { type Message, messageSchema } from './protocol.js';
+import { type Message, messageSchema, SEQ_PATTERN } from './protocol.js';
 import { queryItems } from './query.js';
 import { updateIfStill } from './update.js';
 
-export interface Pending {
-  message: Message;
-  /** How many times the message has been recorded as sent to the client (a first live push is not recorded). */
-  attempt: number;
+/**
+ * An inbox holds pages: one item per recipient per publisher per deliver batch, with that publisher's messages for
+ * the recipient in the order it published them. DynamoDB bills writes and deletes per 1 KB of item, so ten small
+ * messages in one page cost what two or three cost one item each, and the ack of the whole page is one delete.
+ */
+export interface Page {
+  clientId: string;
+  /** The sort key: the seq of the page's first message, so pages sort in publish order. */
+  start: string;
+  messages: Message[];
 }
 
+/** Messages in one page at most: the positions carry the count and index in two decimal digits. */
+export const PAGE_MAX_MESSAGES = 99;
+/** Bytes of messages in one page at most, well below DynamoDB's 400 KB item limit. */
+export const PAGE_MAX_BYTES = 300 * 1024;
+
 /**
- * One inbox item per recipient, keyed by the message's `seq` so that the table itself keeps the order; it stays
- * until acked or until `ttlSeconds` pass.
+ * A message's position in its recipient's inbox, the `seq` of its frame: the page's start, the page's message count
+ * and the message's index, so that positions sort as text in inbox order and an ack finds its page without a read.
  */
-export function inboxItem(
-  clientId: string,
-  message: Message,
-  /** `message` as JSON, made once for all its recipients. */
+export function positionOf(start: string, count: number, index: number): string {
+  return `${start}.${two(count)}.${two(index)}`;
+}
+
+export function parsePosition(seq: string): { start: string; count: number; index: number } | undefined {
+  const match = SEQ_PATTERN.exec(seq);
+  if (!match) return undefined;
+  const [, start, count, index] = match as unknown as [string, string, string, string];
+  return { start, count: Number(count), index: Number(index) };
+}
+
+function two(n: number): string {
+  return String(n).padStart(2, '0');
+}
+
+/** One recipient's messages of one publisher, in order, cut into pages that fit the limits. */
+export function pagesOf(clientId: string, messages: { message: Message; bytes: number }[]): Page[] {
+  const pages: Page[] = [];
+  let current: Message[] = [];
+  let bytes = 0;
+  for (const { message, bytes: size } of messages) {
+    if (current.length > 0 && (current.length >= PAGE_MAX_MESSAGES || bytes + size > PAGE_MAX_BYTES)) {
+      pages.push({ clientId, start: (current[0] as Message).seq, messages: current });
+      current = [];
+      bytes = 0;
+    }
+    current.push(message);
+    bytes += size;
+  }
+  if (current.length > 0) pages.push({ clientId, start: (current[0] as Message).seq, messages: current });
+  return pages;
+}
+
+/** The item of a page; it stays until all its messages are acked or until `ttlSeconds` pass. */
+export function pageItem(
+  page: Page,
+  /** `page.messages` as JSON, made once for all recipients that get the same messages. */
   stored: string,
   ttlSeconds: number,
   now = Date.now(),
 ) {
   return {
-    clientId,
-    seq: message.seq,
-    id: message.id,
-    message: stored,
+    clientId: page.clientId,
+    seq: page.start,
+    n: page.messages.length,
+    messages: stored,
     attempt: 0,
     expiresAt: Math.floor(now / 1000) + ttlSeconds,
   };
 }
 
-/** Deletes from the caller's own inbox: the key carries the caller's clientId, so another inbox is out of reach. */
-export async function ackMessages(table: string, clientId: string, seqs: string[]): Promise<void> {
-  await batchWrite(
-    table,
-    [...new Set(seqs)].map((seq) => ({ DeleteRequest: { Key: { clientId, seq } } })),
-  );
+/** The positions of a page's messages, in order: what its frames carry as `seq`. */
+export function positionsOf(page: Page): Message[] {
+  return page.messages.map((message, i) => ({ ...message, seq: positionOf(page.start, page.messages.length, i) }));
 }
 
-/** A ULID: what `seq` always is, and what a message id is when the publisher gave no idempotency key. */
-const ULID = /^[0-9A-HJKMNP-TV-Z]{26}$/;
+/**
+ * Acks messages of the caller's own inbox by position: the key carries the caller's clientId, so another inbox is
+ * out of reach. A page whose every message is acked is deleted (one delete for all of them); a page acked in part
+ * remembers which of its messages are, and is deleted with its last one.
+ */
+export async function ackPositions(table: string, clientId: string, seqs: string[]): Promise<void> {
+  const pages = new Map<string, { count: number; indexes: Set<number> }>();
+  for (const seq of seqs) {
+    const position = parsePosition(seq);
+    if (!position) continue;
+    const page = pages.get(position.start) ?? { count: position.count, indexes: new Set() };
+    page.indexes.add(position.index);
+    pages.set(position.start, page);
+  }
+  const whole = [...pages].filter(([, p]) => p.indexes.size >= p.count);
+  const partial = [...pages].filter(([, p]) => p.indexes.size < p.count);
+  await Promise.all([
+    whole.length > 0 &&
+      batchWrite(
+        table,
+        whole.map(([seq]) => ({ DeleteRequest: { Key: { clientId, seq } } })),
+      ),
+    ...partial.map(async ([seq, { count, indexes }]) => {
+      const after = await updateIfStill({
+        TableName: table,
+        Key: { clientId, seq },
+        UpdateExpression: 'ADD acked :i',
+        ConditionExpression: 'attribute_exists(seq)',
+        ExpressionAttributeValues: { ':i': indexes },
+        ReturnValues: 'ALL_NEW',
+      });
+      const acked = after?.acked as Set<number> | undefined;
+      if (acked && acked.size >= count)
+        await dynamo.send(new DeleteCommand({ TableName: table, Key: { clientId, seq } }));
+    }),
+  ]);
+}
 
 /**
- * The seqs of messages named by id. An id without a publisher's key is its own seq; a keyed id is looked up in the
- * caller's pending inbox (one Query, paid only by clients that ack keyed messages by id instead of by seq).
+ * The positions of messages named by id (or by the publish seq an older client acks with), looked up in the caller's pending inbox: one Query, paid only by clients
+ * that ack by id (wscat users, say) instead of by the `seq` each frame carries.
  */
-export async function seqsOf(table: string, clientId: string, ids: string[]): Promise<string[]> {
-  const seqs = ids.filter((id) => ULID.test(id));
-  const keyed = new Set(ids.filter((id) => !ULID.test(id)));
-  if (keyed.size === 0) return seqs;
+export async function positionsOfIds(table: string, clientId: string, ids: string[]): Promise<string[]> {
+  const wanted = new Set(ids);
+  if (wanted.size === 0) return [];
+  const found: string[] = [];
   const items = queryItems({
     TableName: table,
     KeyConditionExpression: 'clientId = :c',
     ExpressionAttributeValues: { ':c': clientId },
-    ProjectionExpression: 'seq, id',
+    ProjectionExpression: 'seq, messages',
   });
-  for await (const item of items) if (keyed.has(item.id as string)) seqs.push(item.seq as string);
-  return seqs;
+  for await (const item of items) {
+    const messages = readMessages(item.messages) ?? [];
+    messages.forEach((message, i) => {
+      if (wanted.has(message.id) || wanted.has(message.seq))
+        found.push(positionOf(String(item.seq), messages.length, i));
+    });
+  }
+  return found;
+}
+
+export interface PendingPage {
+  start: string;
+  /** The page's unacked messages, with their positions as `seq`. */
+  messages: Message[];
+  /** How many times the page has been recorded as sent to the client (a first live push is not recorded). */
+  attempt: number;
 }
 
 /**
- * The client's unacked messages, oldest first, page by page; with `upTo`, only those at or before that seq. The
+ * The client's pages with unacked messages, oldest first; with `upTo` (a position), only those up to its page. The
  * read is strongly consistent: an item written before it began must be in it, which is what lets a catch-up that
  * starts after a connection was recorded cover every message the live push could not have seen.
  */
-export async function* pendingMessages(
+export async function* pendingPages(
   table: string,
   clientId: string,
   upTo?: string,
   now = Date.now(),
-): AsyncGenerator<Pending> {
+): AsyncGenerator<PendingPage> {
   const items = queryItems({
     TableName: table,
     KeyConditionExpression: upTo === undefined ? 'clientId = :c' : 'clientId = :c AND seq <= :u',
@@ -82,30 +174,36 @@ export async function* pendingMessages(
   for await (const item of items) {
     // TTL deletion is best-effort on AWS and absent locally: an expired item must not come back.
     if (typeof item.expiresAt === 'number' && item.expiresAt * 1000 <= now) continue;
-    const message = readMessage(item.message);
-    if (!message) {
+    const messages = readMessages(item.messages);
+    if (!messages) {
       // One unreadable item must not block the rest of the inbox on every connect and replay.
-      logger.error('unreadable inbox item skipped', { clientId, seq: item.seq });
+      logger.error('unreadable inbox page skipped', { clientId, seq: item.seq });
       continue;
     }
-    yield { message, attempt: Number(item.attempt ?? 0) };
+    const start = String(item.seq);
+    const acked = (item.acked as Set<number> | undefined) ?? new Set<number>();
+    yield {
+      start,
+      messages: positionsOf({ clientId, start, messages }).filter((_, i) => !acked.has(i)),
+      attempt: Number(item.attempt ?? 0),
+    };
   }
 }
 
-function readMessage(stored: unknown): Message | undefined {
+function readMessages(stored: unknown): Message[] | undefined {
   try {
-    const parsed = messageSchema.safeParse(JSON.parse(String(stored)));
+    const parsed = messageSchema.array().safeParse(JSON.parse(String(stored)));
     return parsed.success ? parsed.data : undefined;
   } catch {
     return undefined;
   }
 }
 
-/** Records another send of a pending message; a message acked meanwhile stays deleted (no upsert). */
-export async function recordAttempt(table: string, clientId: string, seq: string, attempt: number): Promise<void> {
+/** Records another send of a page; a page acked meanwhile stays deleted (no upsert). */
+export async function recordAttempt(table: string, clientId: string, start: string, attempt: number): Promise<void> {
   await updateIfStill({
     TableName: table,
-    Key: { clientId, seq },
+    Key: { clientId, seq: start },
     UpdateExpression: 'SET attempt = :a',
     ConditionExpression: 'attribute_exists(seq)',
     ExpressionAttributeValues: { ':a': attempt },

@@ -12,6 +12,12 @@ const topic = z
   .regex(/^[A-Za-z0-9_.:/-]+$/, 'use letters, digits and _ . : / - only');
 const clientId = z.string().min(1).max(128);
 const messageId = z.string().min(1).max(128);
+
+/**
+ * The form of a message frame's `seq`: its inbox page (the first message's publish id, a ULID), the page's size and
+ * the message's index in it. Opaque to clients, which compare seqs as text: they sort in inbox order.
+ */
+export const SEQ_PATTERN = /^([0-9A-HJKMNP-TV-Z]{26})\.(\d\d)\.(\d\d)$/;
 // `payload` may be any JSON value but must be present: z.unknown() alone would accept a missing key.
 const payload = z.custom<unknown>((value) => value !== undefined, { message: 'is required' });
 

@@ -26,6 +26,15 @@ export const pushBody = z.discriminatedUnion('kind', [
   z.object({ kind: z.literal('connected'), target: pushTarget }),
   /** A re-push: what these connections were sent up to `upTo` and have not acked yet. */
   z.object({ kind: z.literal('check'), targets: z.array(pushTarget).min(1) }),
+  /**
+   * An inbox page deliver could not write (the recipient's partition throttled, say): written here, then the
+   * recipient's live connections are pushed what is pending up to `upTo`, so only this recipient waits.
+   */
+  z.object({
+    kind: z.literal('write'),
+    page: z.object({ clientId: z.string(), start: z.string(), messages: z.array(messageSchema).min(1) }),
+    upTo: z.string(),
+  }),
 ]);
 export type PushBody = z.infer<typeof pushBody>;
 
@@ -83,6 +92,20 @@ export async function enqueueCatchUp(queueUrl: string, target: PushTarget, delay
   );
 }
 
+/** Hands inbox pages deliver could not write to redeliver, which writes and pushes them a moment later. */
+export async function enqueueWrites(
+  queueUrl: string,
+  writes: { page: PushWrite['page']; upTo: string }[],
+  delaySeconds: number,
+): Promise<void> {
+  await sendBatches(
+    queueUrl,
+    writes.map(({ page, upTo }) => JSON.stringify({ kind: 'write', page, upTo } satisfies PushBody)),
+    delaySeconds,
+  );
+}
+type PushWrite = Extract<PushBody, { kind: 'write' }>;
+
 /** Targets per check record: a record stays far below SQS's message size limit. */
 const TARGETS_PER_RECORD = 500;
 /** SendMessageBatch's limit. */
@@ -98,14 +121,30 @@ export async function enqueueChecks(queueUrl: string, targets: PushTarget[], del
     bodies.push(
       JSON.stringify({ kind: 'check', targets: targets.slice(i, i + TARGETS_PER_RECORD) } satisfies PushBody),
     );
-  for (let i = 0; i < bodies.length; i += ENTRIES_PER_BATCH) {
-    const entries = bodies.slice(i, i + ENTRIES_PER_BATCH).map((MessageBody, n) => ({
-      Id: String(n),
-      MessageBody,
-      DelaySeconds: delaySeconds,
-    }));
+  await sendBatches(queueUrl, bodies, delaySeconds);
+}
+
+/** SendMessageBatch's limit on the sum of its bodies is 1 MiB; this leaves room for the rest of the request. */
+const BATCH_BYTES = 900 * 1024;
+
+async function sendBatches(queueUrl: string, bodies: string[], delaySeconds: number): Promise<void> {
+  const batches: string[][] = [];
+  let bytes = 0;
+  for (const body of bodies) {
+    const size = Buffer.byteLength(body);
+    const last = batches.at(-1);
+    if (last && last.length < ENTRIES_PER_BATCH && bytes + size <= BATCH_BYTES) {
+      last.push(body);
+      bytes += size;
+    } else {
+      batches.push([body]);
+      bytes = size;
+    }
+  }
+  for (const batch of batches) {
+    const entries = batch.map((MessageBody, n) => ({ Id: String(n), MessageBody, DelaySeconds: delaySeconds }));
     const result = await sqs.send(new SendMessageBatchCommand({ QueueUrl: queueUrl, Entries: entries }));
     if (result.Failed?.length)
-      throw new Error(`${result.Failed.length} check records refused: ${result.Failed[0]?.Message}`);
+      throw new Error(`${result.Failed.length} push records refused: ${result.Failed[0]?.Message}`);
   }
 }

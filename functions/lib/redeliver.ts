@@ -1,10 +1,16 @@
+import { PutCommand } from '@aws-sdk/lib-dynamodb';
 import { catchUp } from './catchup.js';
+import { dynamo } from './clients.js';
+import { connectionsOf } from './connections.js';
+import { type Page, pageItem } from './inbox.js';
 import { logger } from './logger.js';
 import { pushFrame } from './push.js';
 import { enqueueCatchUp, enqueueChecks, jsonOfPush, type PushTarget } from './queue.js';
 
 export interface RedeliverConfig {
   inboxTable: string;
+  connectionsTable: string;
+  messageTtlSeconds: number;
   callbackUrl: string;
   pushQueueUrl: string;
   ackDeadlineSeconds: number;
@@ -28,6 +34,9 @@ export interface PushRecord {
  *   pushed again; if anything was, another check follows after the ack deadline. Gone ends it: the client's next
  *   connect catches up.
  *
+ * - `write`: an inbox page deliver could not write; written now, then the recipient's live connections are pushed
+ *   what is pending up to `upTo` (older pending messages too: the client drops what it already has).
+ *
  * Whatever is pushed is followed by a check after the ack deadline.
  */
 export async function redeliverBatch(records: PushRecord[], config: RedeliverConfig): Promise<string[]> {
@@ -45,6 +54,8 @@ export async function redeliverBatch(records: PushRecord[], config: RedeliverCon
         if (body.kind === 'connected') {
           const pushed = await catchUpConnection(body.target, config);
           if (pushed) again.push(pushed);
+        } else if (body.kind === 'write') {
+          again.push(...(await writeLate(body.page, body.upTo, config)));
         } else {
           const results = await Promise.all(body.targets.map((target) => recheck(target, config)));
           again.push(...results.filter((t): t is PushTarget => t !== undefined));
@@ -85,4 +96,21 @@ async function recheck(target: PushTarget, config: RedeliverConfig): Promise<Pus
   });
   if (count > 0) logger.info('pushed again', { clientId, connectionId, count, gone });
   return count > 0 && !gone ? target : undefined;
+}
+
+/** Writes a page deliver could not; returns the connections to check after the ack deadline. */
+async function writeLate(page: Page, upTo: string, config: RedeliverConfig): Promise<PushTarget[]> {
+  await dynamo.send(
+    new PutCommand({
+      TableName: config.inboxTable,
+      Item: pageItem(page, JSON.stringify(page.messages), config.messageTtlSeconds),
+    }),
+  );
+  const pushed: PushTarget[] = [];
+  for (const { clientId, connectionId, connectedAt } of await connectionsOf(config.connectionsTable, page.clientId)) {
+    const { count, gone } = await catchUp(config.inboxTable, config.callbackUrl, clientId, connectionId, { upTo });
+    if (count > 0 && !gone) pushed.push({ clientId, connectionId, connectedAt, upTo });
+  }
+  logger.info('inbox page written late', { clientId: page.clientId, seq: page.start, connections: pushed.length });
+  return pushed;
 }

@@ -3,15 +3,16 @@ import { UpdateCommand, type UpdateCommandInput } from '@aws-sdk/lib-dynamodb';
 import { dynamo } from './clients.js';
 
 /**
- * An UpdateItem whose condition keeps it from recreating or reviving an item (acked, unsubscribed, expired):
- * returns false, instead of throwing, when the condition says the item is no longer there to update.
+ * An UpdateItem whose condition keeps it from recreating or reviving an item (acked, unsubscribed, expired): returns
+ * the item's attributes as asked by `ReturnValues` (an empty object without), or undefined, instead of throwing,
+ * when the condition says the item is no longer there to update.
  */
-export async function updateIfStill(input: UpdateCommandInput): Promise<boolean> {
+export async function updateIfStill(input: UpdateCommandInput): Promise<Record<string, unknown> | undefined> {
   try {
-    await dynamo.send(new UpdateCommand(input));
-    return true;
+    const result = await dynamo.send(new UpdateCommand(input));
+    return result.Attributes ?? {};
   } catch (err) {
-    if (err instanceof ConditionalCheckFailedException) return false;
+    if (err instanceof ConditionalCheckFailedException) return undefined;
     throw err;
   }
 }

@@ -1,5 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { SEQ_PATTERN } from '../../functions/lib/protocol.js';
 import type { Frame, TestClient } from '../helpers/client.js';
 import { type Postbox, startPostbox } from '../helpers/local.js';
 
@@ -100,7 +101,7 @@ describe('the catch-up contract', () => {
     }
 
     expect(reader.delivered.map(orderOf)).toEqual(Array.from({ length: 120 }, (_, i) => i + 1));
-    for (const frame of reader.delivered) expect(frame.seq).toEqual(expect.stringMatching(/^[0-9A-Z]{26}$/));
+    for (const frame of reader.delivered) expect(frame.seq).toEqual(expect.stringMatching(SEQ_PATTERN));
     // The seq order is the publish order.
     const seqs = reader.delivered.map((f) => String(f.seq));
     expect([...seqs].sort()).toEqual(seqs);

@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { SEQ_PATTERN } from '../../functions/lib/protocol.js';
 import type { Frame, TestClient } from '../helpers/client.js';
 import { type Postbox, startPostbox } from '../helpers/local.js';
 
@@ -40,7 +41,7 @@ describe('pickup: a vendor and two drivers', () => {
         expect(frame).toEqual({
           type: 'message',
           id: expect.any(String),
-          seq: expect.stringMatching(/^[0-9A-Z]{26}$/),
+          seq: expect.stringMatching(SEQ_PATTERN),
           topic: 'pickup',
           from: 'vendor-1',
           payload: { order: expect.any(Number) },

@@ -1,8 +1,18 @@
 import { randomUUID } from 'node:crypto';
 import { DeleteMessageBatchCommand } from '@aws-sdk/client-sqs';
-import { DynamoDBDocumentClient, PutCommand } from '@aws-sdk/lib-dynamodb';
+import {
+  type BatchWriteCommandInput,
+  type BatchWriteCommandOutput,
+  DynamoDBDocumentClient,
+  GetCommand,
+  PutCommand,
+} from '@aws-sdk/lib-dynamodb';
 import type { SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { dynamo } from '../../functions/lib/clients.js';
+import { positionOf } from '../../functions/lib/inbox.js';
+import { SEQ_PATTERN } from '../../functions/lib/protocol.js';
+import { groupOf } from '../../functions/lib/queue.js';
 import { mintToken } from '../../functions/lib/token.js';
 import { type Backend, startBackend } from '../helpers/backend.js';
 import { type Frame, TestClient } from '../helpers/client.js';
@@ -18,6 +28,7 @@ import { frame, type Handler, loadHandlers } from '../helpers/handlers.js';
 const ACK_DEADLINE_SECONDS = 3;
 const MAX_ATTEMPTS = 3;
 const ULID = /^[0-9A-HJKMNP-TV-Z]{26}$/;
+/** A position in an inbox: the page's first publish seq, the page's message count, the message's index. */
 
 type Gateway = Awaited<ReturnType<typeof startHandlerGateway>>['gateway'];
 type HandlerName = 'subscribe' | 'publish' | 'send' | 'ack' | 'replay' | 'deliver' | 'redeliver';
@@ -82,20 +93,37 @@ async function connectionsOf(clientId: string): Promise<Connection[]> {
 // ── Inbox ──
 
 interface InboxRow {
+  /** The message's position, as its frames carry it. */
   seq: string;
   id: string;
   attempt: number;
   message: Record<string, unknown>;
 }
 
-/** A client's inbox, in the table's own (seq) order. */
+/**
+ * A client's unacked messages, in the table's own order: each page's messages, less those acked one by one. `pages`
+ * is how many items hold them.
+ */
 async function inboxOf(clientId: string): Promise<InboxRow[]> {
-  return (await backend.rowsOf('INBOX_TABLE', clientId)).map((row) => ({
-    seq: row.seq as string,
-    id: row.id as string,
-    attempt: row.attempt as number,
-    message: JSON.parse(row.message as string) as Record<string, unknown>,
-  }));
+  return (await pagesOfInbox(clientId)).flatMap((page) => page.rows);
+}
+
+async function pagesOfInbox(clientId: string) {
+  return (await backend.rowsOf('INBOX_TABLE', clientId)).map((row) => {
+    const messages = JSON.parse(row.messages as string) as Record<string, unknown>[];
+    const acked = (row.acked as Set<number> | undefined) ?? new Set<number>();
+    return {
+      start: row.seq as string,
+      rows: messages
+        .map((message, i) => ({
+          seq: positionOf(row.seq as string, messages.length, i),
+          id: message.id as string,
+          attempt: row.attempt as number,
+          message,
+        }))
+        .filter((_, i) => !acked.has(i)),
+    };
+  });
 }
 
 // ── Routes ──
@@ -157,9 +185,13 @@ async function deliverAll(): Promise<void> {
   }
 }
 
-type PushBody = { kind: 'connected'; target: Target } | { kind: 'check'; targets: Target[] };
+type PushBody =
+  | { kind: 'connected'; target: Target }
+  | { kind: 'check'; targets: Target[] }
+  | { kind: 'write'; page: { clientId: string; start: string; messages: Record<string, unknown>[] }; upTo: string };
 const bodyOf = (record: SQSRecord) => JSON.parse(record.body) as PushBody;
-const targetsOf = (body: PushBody) => (body.kind === 'connected' ? [body.target] : body.targets);
+const targetsOf = (body: PushBody) =>
+  body.kind === 'connected' ? [body.target] : body.kind === 'check' ? body.targets : [];
 const connectedFor = (clientId: string) => (body: PushBody) =>
   body.kind === 'connected' && body.target.clientId === clientId;
 const checkFor = (clientId: string) => (body: PushBody) =>
@@ -211,6 +243,35 @@ function handBuilt(body: unknown): SQSRecord {
   };
 }
 
+/**
+ * Makes DynamoDB leave `clientId`'s inbox writes unprocessed, as it does for a throttled partition, until the
+ * returned function is called. A mock, because dynalite never throttles: the other requests of the same
+ * BatchWriteItem still go to dynalite.
+ */
+function throttleInboxWrites(clientId: string): () => void {
+  const name = `throttle-${clientId}`;
+  const table = backend.env.INBOX_TABLE as string;
+  dynamo.middlewareStack.add(
+    (next) => async (args) => {
+      const input = args.input as BatchWriteCommandInput;
+      const requests = input.RequestItems?.[table];
+      const stuck = requests?.filter((r) => r.PutRequest?.Item?.clientId === clientId) ?? [];
+      if (!requests || stuck.length === 0) return next(args);
+      const rest = requests.filter((r) => !stuck.includes(r));
+      const result = (
+        rest.length > 0
+          ? await next({ ...args, input: { ...input, RequestItems: { ...input.RequestItems, [table]: rest } } })
+          : { output: { $metadata: {} }, response: {} }
+      ) as { output: BatchWriteCommandOutput; response: unknown };
+      const left = result.output.UnprocessedItems?.[table] ?? [];
+      result.output.UnprocessedItems = { ...result.output.UnprocessedItems, [table]: [...left, ...stuck] };
+      return result;
+    },
+    { step: 'initialize', name },
+  );
+  return () => dynamo.middlewareStack.remove(name);
+}
+
 const idsAndAttempts = (frames: Frame[]) => frames.map((f) => [f.id, f.attempt]);
 const bySeq = (a: Target, b: Target) => String(a.upTo).localeCompare(String(b.upTo));
 
@@ -226,7 +287,7 @@ describe('deliver', () => {
     const expected = {
       type: 'message',
       id,
-      seq: expect.stringMatching(ULID),
+      seq: expect.stringMatching(SEQ_PATTERN),
       topic: 'fanout',
       from: 'fan-pub',
       payload: { order: 42 },
@@ -245,7 +306,8 @@ describe('deliver', () => {
           attempt: 0,
           message: {
             id,
-            seq,
+            seq: seq.slice(0, 26), // stored with its publish seq; the position comes from the page
+
             topic: 'fanout',
             from: 'fan-pub',
             payload: { order: 42 },
@@ -325,7 +387,7 @@ describe('deliver', () => {
     expect(plain).toMatch(ULID);
     expect(keyed).not.toMatch(ULID); // a publisher's key gives a digest id, not a seq
     const seqOf = (id: string) => inbox.find((m) => m.id === id)?.seq as string;
-    expect(seqOf(keyed)).toMatch(ULID);
+    expect(seqOf(keyed)).toMatch(SEQ_PATTERN);
 
     // Someone else naming them (by id, keyed id and seq) touches only its own, empty, inbox.
     expect(await ack('intruder', { ids: [plain, keyed], seqs: [seqOf(bySeqId)] })).toEqual({
@@ -555,7 +617,7 @@ describe('deliver', () => {
     expect(pushed.items).toEqual(
       [1, 2, 3].map((n, i) => ({
         id: ids[i],
-        seq: expect.stringMatching(ULID),
+        seq: expect.stringMatching(SEQ_PATTERN),
         from: 'fifo-pub',
         payload: { n },
         publishedAt: expect.any(String),
@@ -565,5 +627,84 @@ describe('deliver', () => {
     const seqs = (pushed.items as Frame[]).map((f) => String(f.seq));
     expect(seqs).toEqual([...seqs].sort());
     expect(idsAndAttempts(client.messages())).toEqual(ids.map((id) => [id, 1]));
+  });
+
+  it('keeps one recipient’s messages of one publisher’s batch in one inbox item, deleted with its last ack', async () => {
+    const ids: string[] = [];
+    for (const n of [1, 2, 3]) ids.push(await sendTo('page-pub', 'pager', { n }));
+    const { Records: records } = await receiveEvent(backend.clients.sqs, ingestUrl(), 1);
+    expect(records).toHaveLength(3);
+    expect((await deliver({ Records: records })).batchItemFailures).toEqual([]);
+    const pages = await pagesOfInbox('pager');
+    expect(pages.map((p) => p.rows.map((r) => r.id))).toEqual([ids]);
+    const [first, second, third] = (pages[0]?.rows ?? []).map((r) => r.seq) as [string, string, string];
+
+    // Acked in part, the page keeps the rest; a catch-up sends only the rest.
+    expect(await ack('pager', { seqs: [second] })).toMatchObject({ type: 'acked' });
+    expect((await inboxOf('pager')).map((r) => r.seq)).toEqual([first, third]);
+    const { client, connection } = await connect('pager');
+    expect(await frame(h.replay, 'pager', { action: 'replay' }, connection.connectionId)).toEqual({
+      type: 'synced',
+      count: 2,
+    });
+    expect((await client.receive(2, 5_000)).map((f) => [f.id, f.seq])).toEqual([
+      [ids[0], first],
+      [ids[2], third],
+    ]);
+    expect(await ack('pager', { seqs: [first, third] })).toMatchObject({ type: 'acked' });
+    expect(await backend.rowsOf('INBOX_TABLE', 'pager')).toEqual([]);
+  });
+
+  it('drops a record SQS delivers again by its publisher’s watermark, with no marker per message', async () => {
+    const id = await sendTo('wm-pub', 'wm-1', 'once');
+    const event = await receiveEvent(backend.clients.sqs, ingestUrl(), 1);
+    expect(event.Records.map((r) => r.attributes.SequenceNumber)).toEqual([expect.stringMatching(/^\d+$/)]);
+    expect((await deliver(event)).batchItemFailures).toEqual([]);
+    expect(await ack('wm-1', { id })).toEqual({ type: 'acked', ids: [id] });
+
+    expect((await h.deliver(event as never, lambdaContext('deliver'))) as SQSBatchResponse).toEqual({
+      batchItemFailures: [],
+    });
+    expect(await inboxOf('wm-1')).toEqual([]);
+    const item = async (messageId: string) =>
+      (await db.send(new GetCommand({ TableName: backend.env.PROCESSED_TABLE, Key: { messageId } }))).Item;
+    expect(await item(id)).toBeUndefined();
+    const watermark = await item(`p:${groupOf('wm-pub')}`);
+    expect(BigInt(String(watermark?.sequenceNumber))).toBe(BigInt(event.Records[0]?.attributes.SequenceNumber ?? -1));
+
+    // The publisher's next message is past the watermark: delivered.
+    const next = await sendTo('wm-pub', 'wm-1', 'next');
+    await deliverAll();
+    expect((await inboxOf('wm-1')).map((r) => r.id)).toEqual([next]);
+  });
+
+  it('writes a page DynamoDB would not take a second later, pushing it then, while the other recipients get it at once', {
+    timeout: 30_000,
+  }, async () => {
+    for (const clientId of ['stuck-1', 'fine-1']) await subscribe(clientId, 'throttled-topic');
+    const stuck = await connect('stuck-1');
+    const fine = await connect('fine-1');
+    const release = throttleInboxWrites('stuck-1');
+    let id: string;
+    try {
+      id = await publish('throttled-pub', 'throttled-topic', 'hot');
+      await deliverAll(); // no record fails: the other recipient is not held back by this one
+    } finally {
+      release();
+    }
+    expect(idsAndAttempts(await fine.client.receive(1, 5_000))).toEqual([[id, 1]]);
+    expect(await inboxOf('stuck-1')).toEqual([]);
+    expect(stuck.client.messages()).toEqual([]);
+
+    const writes = await takePush((b) => b.kind === 'write' && b.page.clientId === 'stuck-1', 5_000);
+    expect(writes).toHaveLength(1);
+    expect((await redeliver(writes)).batchItemFailures).toEqual([]);
+    expect((await inboxOf('stuck-1')).map((r) => r.id)).toEqual([id]);
+    expect(idsAndAttempts(await stuck.client.receive(1, 5_000))).toEqual([[id, 1]]);
+    // What it was pushed is checked after the ack deadline, as a live push is.
+    const checks = await takePush(checkFor('stuck-1'), (ACK_DEADLINE_SECONDS + 3) * 1000);
+    expect(checks.flatMap((r) => targetsOf(bodyOf(r)))).toEqual([
+      { ...stuck.connection, upTo: (await inboxOf('stuck-1'))[0]?.seq },
+    ]);
   });
 });

@@ -36,7 +36,15 @@ const ENVIRONMENT: Record<HandlerName, string[]> = {
     'MESSAGE_TTL_SECONDS',
     'PROCESSED_TTL_SECONDS',
   ],
-  redeliver: ['INBOX_TABLE', 'CALLBACK_URL', 'PUSH_QUEUE_URL', 'ACK_DEADLINE_SECONDS', 'MAX_ATTEMPTS'],
+  redeliver: [
+    'INBOX_TABLE',
+    'CONNECTIONS_TABLE',
+    'CALLBACK_URL',
+    'PUSH_QUEUE_URL',
+    'ACK_DEADLINE_SECONDS',
+    'MAX_ATTEMPTS',
+    'MESSAGE_TTL_SECONDS',
+  ],
 };
 
 /** The parts of `AWS::Lambda::Function` properties these tests read. */

@@ -27,7 +27,7 @@ const EXPECTED: Record<HandlerName, Expected> = {
   unsubscribe: [[[...READ, ...WRITE], 'subscriptions']],
   publish: [[SEND, 'queue']],
   send: [[SEND, 'queue']],
-  ack: [[WRITE, 'inbox']],
+  ack: [[[...READ, ...WRITE], 'inbox']],
   replay: [
     [[...READ, ...WRITE], 'inbox'],
     [MANAGE, 'api'],
@@ -43,6 +43,7 @@ const EXPECTED: Record<HandlerName, Expected> = {
   ],
   redeliver: [
     [[...READ, ...WRITE], 'inbox'],
+    [READ, 'connections'],
     [[...CONSUME, ...SEND], 'pushQueue'],
     [MANAGE, 'api'],
   ],
