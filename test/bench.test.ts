@@ -66,4 +66,15 @@ describe('bench cost model', () => {
     // Lambda 0.2 + 0.01 s × 1 GB × 13,333.4 per M; SQS 0.4; API GW in 1 + out 1.
     expect(report.usdPerMillion).toBeCloseTo(0.2 + 0.133334 + 0.4 + 2, 5);
   });
+
+  it('prices requests to a FIFO queue at the FIFO rate', () => {
+    const tally = new Tally(new Map());
+    tally.onRequest({
+      service: 'sqs',
+      operation: 'SendMessage',
+      body: '{"QueueUrl":"http://127.0.0.1:1/1/ingest.fifo"}',
+    });
+    tally.onRequest({ service: 'sqs', operation: 'SendMessage', body: '{"QueueUrl":"http://127.0.0.1:1/1/push"}' });
+    expect(costOf(tally.snapshot(), 1, 0, new Map()).usdPerMillion).toBeCloseTo(0.5 + 0.4, 5);
+  });
 });

@@ -60,6 +60,8 @@ export class BenchClient {
   #publishing = false;
   readonly #received = new Set<string>();
   readonly #acked = new Set<string>();
+  /** The seqs waiting for their ack, and the message each names. */
+  readonly #idOfSeq = new Map<string, string>();
   #toAck: string[] = [];
   #ackTimer: NodeJS.Timeout | undefined;
   #acking = false;
@@ -186,18 +188,21 @@ export class BenchClient {
     const batches: string[][] = [];
     while (this.#toAck.length > 0) batches.push(this.#toAck.splice(0, MAX_ACK_IDS));
     await Promise.all(
-      batches.map(async (ids) => {
+      batches.map(async (seqs) => {
         try {
-          const reply = await this.request({ action: 'ack', ids });
-          for (const id of (reply.ids as string[] | undefined) ?? ids) {
+          // By seq, as the SDK acks: the server deletes by position with no lookup.
+          await this.request({ action: 'ack', seqs });
+          for (const seq of seqs) {
+            const id = this.#idOfSeq.get(seq) as string;
+            this.#idOfSeq.delete(seq);
             if (this.#acked.has(id)) continue;
             this.#acked.add(id);
             this.ackedCount += 1;
           }
         } catch {
-          // As an SDK would: the ids go back to be acked again (acks are idempotent).
+          // As an SDK would: the seqs go back to be acked again (acks are idempotent).
           this.errors += 1;
-          this.#toAck.push(...ids.filter((id) => !this.#acked.has(id)));
+          this.#toAck.push(...seqs.filter((seq) => !this.#acked.has(this.#idOfSeq.get(seq) as string)));
           await new Promise((resolve) => setTimeout(resolve, 50 + Math.random() * 200));
         }
       }),
@@ -280,7 +285,9 @@ export class BenchClient {
       this.numbers.add(payload.n);
       this.#options.onMessage?.(payload.n, performance.now() - Number(payload.t));
     }
-    this.#toAck.push(id);
+    const seq = String(frame.seq);
+    this.#idOfSeq.set(seq, id);
+    this.#toAck.push(seq);
     if (this.#toAck.length >= this.#options.ackEvery) void this.flushAcks();
     else this.#ackTimer ??= setTimeout(() => void this.flushAcks(), this.#options.ackAfterMs);
   }

@@ -6,6 +6,8 @@ export const PRICES = {
   apiGatewayMessage: 1.0 / 1e6,
   /** SQS standard, per request per 64 KB chunk. */
   sqsRequest: 0.4 / 1e6,
+  /** SQS FIFO, per request per 64 KB chunk. */
+  sqsFifoRequest: 0.5 / 1e6,
   lambdaRequest: 0.2 / 1e6,
   /** Lambda arm64 duration per GB-second. */
   lambdaGbSecond: 0.0000133334,
@@ -58,7 +60,9 @@ export function costOf(
     lines.push({
       kind: `SQS ${op}`,
       perDelivered: per(sqs.requests),
-      usdPerMillion: million(sqs.chunks * PRICES.sqsRequest),
+      usdPerMillion: million(
+        (sqs.chunks - (sqs.fifoChunks ?? 0)) * PRICES.sqsRequest + (sqs.fifoChunks ?? 0) * PRICES.sqsFifoRequest,
+      ),
       request: true,
     });
   }

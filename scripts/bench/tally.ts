@@ -4,8 +4,8 @@ import { CapacityEstimator, type TableSchema } from './capacity.js';
 export interface TallySnapshot {
   /** Per function (the runtime's display name): invocations, errors and billed milliseconds (1 ms granularity). */
   lambda: Record<string, { invocations: number; errors: number; billedMs: number }>;
-  /** Per SQS operation: requests and billed 64 KB chunks. */
-  sqs: Record<string, { requests: number; chunks: number }>;
+  /** Per SQS operation: requests and billed 64 KB chunks, and those of the chunks that went to a FIFO queue. */
+  sqs: Record<string, { requests: number; chunks: number; fifoChunks: number }>;
   /** Per DynamoDB operation: requests. */
   dynamodb: Record<string, number>;
   /** Estimated capacity units (see CapacityEstimator). */
@@ -26,6 +26,7 @@ export type RuntimeEvent =
   | { kind: string };
 
 const SQS_CHUNK = 64 * 1024;
+const FIFO_URL = /"QueueUrl":"[^"]*\.fifo"/;
 const APIGW_UNIT = 32 * 1024;
 
 /** Counts AWS requests by kind between `reset()` and `snapshot()`. */
@@ -52,10 +53,13 @@ export class Tally {
 
   onRequest(request: { service: string; operation: string; body: string }): void {
     if (request.service === 'sqs') {
-      const entry = this.#current.sqs[request.operation] ?? { requests: 0, chunks: 0 };
+      const entry = this.#current.sqs[request.operation] ?? { requests: 0, chunks: 0, fifoChunks: 0 };
       this.#current.sqs[request.operation] = entry;
       entry.requests += 1;
-      entry.chunks += Math.max(1, Math.ceil(Buffer.byteLength(request.body) / SQS_CHUNK));
+      const chunks = Math.max(1, Math.ceil(Buffer.byteLength(request.body) / SQS_CHUNK));
+      entry.chunks += chunks;
+      // FIFO requests are billed higher; the queue is named in the request (JSON protocol).
+      if (FIFO_URL.test(request.body)) entry.fifoChunks += chunks;
     } else if (request.service === 'dynamodb') {
       this.#current.dynamodb[request.operation] = (this.#current.dynamodb[request.operation] ?? 0) + 1;
       this.#capacity.observe(request.operation, request.body);
