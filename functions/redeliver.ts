@@ -10,6 +10,7 @@ const config = {
   pushQueueUrl: requireEnv('PUSH_QUEUE_URL'),
   ackDeadlineSeconds: numberEnv('ACK_DEADLINE_SECONDS', 30),
   maxAttempts: numberEnv('MAX_ATTEMPTS', 5),
+  maxPending: numberEnv('MAX_PENDING_MESSAGES', 10_000),
   // API Gateway's 29 s integration timeout bounds how long a connection can sit in $connect answering 410.
   goneGraceMs: 30_000,
 };

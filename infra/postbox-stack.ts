@@ -99,6 +99,14 @@ export interface PostboxStackProps extends StackProps {
   readonly maxAttempts?: number;
 
   /**
+   * Pending (unacked) messages one client's inbox keeps at most. A catch-up (connect or `replay`) that finds more
+   * first deletes the oldest beyond the cap and says how many in its `synced` frame (`dropped`).
+   *
+   * @default 10000
+   */
+  readonly maxPendingMessages?: number;
+
+  /**
    * How long a client's subscriptions outlive its last connect; then they expire and it stops collecting messages.
    *
    * @default - the message TTL (`messageTtl`, 14 days)
@@ -187,6 +195,13 @@ export class PostboxStack extends Stack {
         `PostboxStack ${this.node.path}: maxAttempts must be an integer from 1 to 100, got ${maxAttempts}`,
       );
     }
+    const maxPending = props.maxPendingMessages ?? 10_000;
+    if (!Number.isInteger(maxPending) || maxPending < 1) {
+      throw new Error(
+        `PostboxStack ${this.node.path}: maxPendingMessages must be a positive integer, got ${maxPending}`,
+      );
+    }
+    const inboxCap = { MAX_PENDING_MESSAGES: String(maxPending) };
     const redelivery = {
       PUSH_QUEUE_URL: this.pushQueue.queue.queueUrl,
       ACK_DEADLINE_SECONDS: String(ackDeadline.toSeconds()),
@@ -275,6 +290,7 @@ export class PostboxStack extends Stack {
     const replay = handler('replay', {
       description: "Postbox replay: re-sends the caller's unacked messages, oldest first",
       timeout: REPLAY_TIMEOUT,
+      environment: inboxCap,
     }).bindTable('INBOX_TABLE', inbox, 'readWrite');
 
     const deliver = handler('deliver', {
@@ -300,7 +316,7 @@ export class PostboxStack extends Stack {
       description: 'Postbox redeliver: pushes pending inboxes after connects and what was not acked in time',
       memorySize: DELIVER_MEMORY_MB,
       timeout: REDELIVER_TIMEOUT,
-      environment: { ...redelivery, MESSAGE_TTL_SECONDS: String(messageTtl.toSeconds()) },
+      environment: { ...redelivery, ...inboxCap, MESSAGE_TTL_SECONDS: String(messageTtl.toSeconds()) },
     })
       .bindTable('INBOX_TABLE', inbox, 'readWrite')
       // Inbox pages deliver could not write are written here, then pushed to the recipient's live connections.

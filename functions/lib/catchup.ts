@@ -1,4 +1,4 @@
-import { type PendingPage, pendingPages, recordAttempt } from './inbox.js';
+import { type PendingPage, pendingPages, recordAttempt, trimInbox } from './inbox.js';
 import { pushMessages } from './push.js';
 
 export interface CatchUpOptions {
@@ -9,6 +9,8 @@ export interface CatchUpOptions {
    * recorded), so the count goes on from there. Without it every pending message is sent, however often it was.
    */
   maxAttempts?: number;
+  /** A full catch-up first drops the oldest messages beyond this many pending (see trimInbox). */
+  cap?: number;
 }
 
 export interface CatchUpResult {
@@ -16,6 +18,8 @@ export interface CatchUpResult {
   count: number;
   /** The connection went away part-way; what was not sent stays in the inbox. */
   gone: boolean;
+  /** Messages dropped because the inbox was over its cap, for `synced` to tell. */
+  dropped: number;
 }
 
 /** Messages pushed per round: enough to fill frames, few enough that one connection does not hold a large inbox. */
@@ -32,6 +36,7 @@ export async function catchUp(
   connectionId: string,
   options: CatchUpOptions = {},
 ): Promise<CatchUpResult> {
+  const dropped = options.cap === undefined ? 0 : await trimInbox(inboxTable, clientId, options.cap);
   let count = 0;
   let chunk: PendingPage[] = [];
   const flush = async (): Promise<boolean> => {
@@ -61,9 +66,9 @@ export async function catchUp(
     queued += pending.messages.length;
     if (queued >= CHUNK) {
       queued = 0;
-      if (await flush()) return { count, gone: true };
+      if (await flush()) return { count, gone: true, dropped };
     }
   }
-  if (chunk.length > 0 && (await flush())) return { count, gone: true };
-  return { count, gone: false };
+  if (chunk.length > 0 && (await flush())) return { count, gone: true, dropped };
+  return { count, gone: false, dropped };
 }

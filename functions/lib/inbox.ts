@@ -122,8 +122,9 @@ export async function ackPositions(table: string, clientId: string, seqs: string
 }
 
 /**
- * The positions of messages named by id (or by the publish seq an older client acks with), looked up in the caller's pending inbox: one Query, paid only by clients
- * that ack by id (wscat users, say) instead of by the `seq` each frame carries.
+ * The positions of messages named by id (or by the publish seq an older client acks with), looked up in the caller's
+ * pending inbox: one Query, paid only by clients that ack by id (wscat users, say) instead of by the `seq` each frame
+ * carries.
  */
 export async function positionsOfIds(table: string, clientId: string, ids: string[]): Promise<string[]> {
   const wanted = new Set(ids);
@@ -197,6 +198,41 @@ function readMessages(stored: unknown): Message[] | undefined {
   } catch {
     return undefined;
   }
+}
+
+/**
+ * Keeps a client's inbox within `cap` pending messages by deleting its oldest pages beyond the cap (newest first, the
+ * page that crosses the cap is kept whole, so up to one page more stays); returns how many messages it dropped. Run
+ * before a full catch-up, which then tells the client with `synced`'s `dropped`: the write path stays one BatchWrite,
+ * with no counter to keep, and an inbox only grows while its client stays away, which its TTL also bounds.
+ */
+export async function trimInbox(table: string, clientId: string, cap: number, now = Date.now()): Promise<number> {
+  let kept = 0;
+  let dropped = 0;
+  const beyond: string[] = [];
+  const items = queryItems({
+    TableName: table,
+    KeyConditionExpression: 'clientId = :c',
+    ExpressionAttributeValues: { ':c': clientId },
+    ProjectionExpression: 'seq, n, acked, expiresAt',
+    ScanIndexForward: false,
+  });
+  for await (const item of items) {
+    if (typeof item.expiresAt === 'number' && item.expiresAt * 1000 <= now) continue;
+    const pending = Number(item.n ?? 0) - ((item.acked as Set<number> | undefined)?.size ?? 0);
+    if (kept < cap) kept += pending;
+    else {
+      beyond.push(String(item.seq));
+      dropped += pending;
+    }
+  }
+  if (beyond.length === 0) return 0;
+  await batchWrite(
+    table,
+    beyond.map((seq) => ({ DeleteRequest: { Key: { clientId, seq } } })),
+  );
+  logger.warn('inbox over its cap: oldest messages dropped', { clientId, cap, dropped });
+  return dropped;
 }
 
 /** Records another send of a page; a page acked meanwhile stays deleted (no upsert). */

@@ -91,6 +91,8 @@ export type ServerFrame =
 export interface SyncedFrame {
   type: 'synced';
   count: number;
+  /** Present when the inbox was over its cap: this many of its oldest messages were dropped before the catch-up. */
+  dropped?: number;
   ref?: string;
 }
 
@@ -110,6 +112,11 @@ export interface MessageFrame {
 export interface MessagesFrame {
   type: 'messages';
   items: Omit<MessageFrame, 'type'>[];
+}
+
+/** `dropped` only when something was: a client that ignores it sees the frame it always did. */
+export function syncedFrame(count: number, dropped = 0): SyncedFrame {
+  return dropped > 0 ? { type: 'synced', count, dropped } : { type: 'synced', count };
 }
 
 export function messageFrame(message: Message, attempt: number): MessageFrame {

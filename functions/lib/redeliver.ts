@@ -4,6 +4,7 @@ import { dynamo } from './clients.js';
 import { connectionsOf } from './connections.js';
 import { type Page, pageItem } from './inbox.js';
 import { logger } from './logger.js';
+import { syncedFrame } from './protocol.js';
 import { pushFrame } from './push.js';
 import { enqueueCatchUp, enqueueChecks, jsonOfPush, type PushTarget } from './queue.js';
 
@@ -16,6 +17,8 @@ export interface RedeliverConfig {
   ackDeadlineSeconds: number;
   /** Sends of a message to live connections, in all, after which it waits for the next connect or replay. */
   maxAttempts: number;
+  /** Pending messages an inbox keeps at most; a catch-up drops the oldest beyond it. */
+  maxPending: number;
   /** A catch-up that meets Gone on a connection younger than this tries again: it may still be in $connect. */
   goneGraceMs: number;
 }
@@ -73,9 +76,11 @@ export async function redeliverBatch(records: PushRecord[], config: RedeliverCon
 /** A catch-up; returns the target to check after the ack deadline when it sent anything. */
 async function catchUpConnection(target: PushTarget, config: RedeliverConfig): Promise<PushTarget | undefined> {
   const { clientId, connectionId, connectedAt } = target;
-  const caughtUp = await catchUp(config.inboxTable, config.callbackUrl, clientId, connectionId);
-  const { count } = caughtUp;
-  const synced = JSON.stringify({ type: 'synced', count });
+  const caughtUp = await catchUp(config.inboxTable, config.callbackUrl, clientId, connectionId, {
+    cap: config.maxPending,
+  });
+  const { count, dropped } = caughtUp;
+  const synced = JSON.stringify(syncedFrame(count, dropped));
   const gone = caughtUp.gone || (await pushFrame(config.callbackUrl, connectionId, synced)) === 'gone';
   logger.info('caught up', { clientId, connectionId, count, gone });
   if (gone) {

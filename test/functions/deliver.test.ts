@@ -27,6 +27,7 @@ import { frame, type Handler, loadHandlers } from '../helpers/handlers.js';
  */
 const ACK_DEADLINE_SECONDS = 3;
 const MAX_ATTEMPTS = 3;
+const MAX_PENDING = 20;
 const ULID = /^[0-9A-HJKMNP-TV-Z]{26}$/;
 /** A position in an inbox: the page's first publish seq, the page's message count, the message's index. */
 
@@ -51,6 +52,7 @@ beforeAll(async () => {
     CALLBACK_URL: started.callbackUrl,
     ACK_DEADLINE_SECONDS: String(ACK_DEADLINE_SECONDS),
     MAX_ATTEMPTS: String(MAX_ATTEMPTS),
+    MAX_PENDING_MESSAGES: String(MAX_PENDING),
   });
 });
 afterAll(async () => {
@@ -520,6 +522,27 @@ describe('deliver', () => {
     expect(await replay()).toEqual({ type: 'synced', count: 1 });
     expect(idsAndAttempts(await client.receive(1, 5_000))).toEqual([[ids[1], 3]]);
     expect(idsAndAttempts(client.messages())).toHaveLength(5);
+  });
+
+  it('keeps an inbox within its cap: a catch-up drops the oldest beyond it and says how many in synced', async () => {
+    const ids: string[] = [];
+    for (let i = 0; i < MAX_PENDING + 15; i++) ids.push(await sendTo('cap-pub', 'capped', i));
+    await deliverAll();
+    const { client, connection } = await connect('capped');
+    expect((await redeliver(await takePush(connectedFor('capped'), 5_000))).batchItemFailures).toEqual([]);
+    const kept = (await inboxOf('capped')).map((r) => r.id);
+    const dropped = ids.length - kept.length;
+    // The page that crosses the cap is kept whole.
+    expect(kept.length).toBeGreaterThanOrEqual(MAX_PENDING);
+    expect(dropped).toBeGreaterThan(0);
+    expect(kept).toEqual(ids.slice(dropped));
+    expect(await client.frameOf('synced', 0, 5_000)).toMatchObject({ type: 'synced', count: kept.length, dropped });
+    expect(client.messages().map((f) => f.id)).toEqual(kept);
+    // At the cap, nothing more is dropped.
+    expect(await frame(h.replay, 'capped', { action: 'replay' }, connection.connectionId)).toEqual({
+      type: 'synced',
+      count: kept.length,
+    });
   });
 
   it('checks re-push what is unacked up to upTo, counting attempts, until it is acked or sent MAX_ATTEMPTS times', {

@@ -23,7 +23,7 @@ const ENVIRONMENT: Record<HandlerName, string[]> = {
   publish: ['INGEST_QUEUE_URL', 'MAX_PAYLOAD_BYTES'],
   send: ['INGEST_QUEUE_URL', 'MAX_PAYLOAD_BYTES'],
   ack: ['INBOX_TABLE'],
-  replay: ['INBOX_TABLE', 'CALLBACK_URL'],
+  replay: ['INBOX_TABLE', 'CALLBACK_URL', 'MAX_PENDING_MESSAGES'],
   deliver: [
     'SUBSCRIPTIONS_TABLE',
     'CONNECTIONS_TABLE',
@@ -44,6 +44,7 @@ const ENVIRONMENT: Record<HandlerName, string[]> = {
     'ACK_DEADLINE_SECONDS',
     'MAX_ATTEMPTS',
     'MESSAGE_TTL_SECONDS',
+    'MAX_PENDING_MESSAGES',
   ],
 };
 
