@@ -285,7 +285,11 @@ export class BenchClient {
       this.numbers.add(payload.n);
       this.#options.onMessage?.(payload.n, performance.now() - Number(payload.t));
     }
-    const seq = String(frame.seq);
+    if (typeof frame.seq !== 'string') {
+      this.errors += 1; // every frame Postbox sends carries its seq; without one there is nothing to ack by
+      return;
+    }
+    const seq = frame.seq;
     this.#idOfSeq.set(seq, id);
     this.#toAck.push(seq);
     if (this.#toAck.length >= this.#options.ackEvery) void this.flushAcks();

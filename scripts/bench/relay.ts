@@ -14,6 +14,7 @@ interface Frame {
   messages?: unknown;
   ids?: unknown;
   id?: unknown;
+  seqs?: unknown;
   ref?: unknown;
 }
 
@@ -59,6 +60,8 @@ export async function startRelay(): Promise<Relay> {
           const message = JSON.stringify({
             type: 'message',
             id: ids[i],
+            // The same shape as Postbox's frames: the bench client acks by seq.
+            seq: ids[i],
             topic,
             from: clientId,
             payload,
@@ -68,8 +71,9 @@ export async function startRelay(): Promise<Relay> {
           for (const member of topics.get(topic) ?? []) member.send(message);
         });
       } else if (frame.action === 'ack') {
-        const ids = Array.isArray(frame.ids) ? frame.ids : [frame.id];
-        socket.send(JSON.stringify({ type: 'acked', ids, ...ref }));
+        const ids = Array.isArray(frame.ids) ? frame.ids : frame.id === undefined ? [] : [frame.id];
+        const seqs = Array.isArray(frame.seqs) ? { seqs: frame.seqs } : {};
+        socket.send(JSON.stringify({ type: 'acked', ids, ...seqs, ...ref }));
       } else {
         socket.send(JSON.stringify({ type: 'error', code: 'UnknownAction', message: 'unknown action', ...ref }));
       }
