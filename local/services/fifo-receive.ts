@@ -10,6 +10,9 @@
  */
 
 interface FifoQueueInternals {
+  isFifo(): boolean;
+  hasAvailableFifoMessages(): boolean;
+  waitForMessages(waitTimeSeconds: number): Promise<void>;
   fifoLockedGroups: Map<string, number>;
   inflightMessages: Map<string, { message: { messageGroupId?: string } }>;
   dequeueFifo(
@@ -56,6 +59,20 @@ async function load(): Promise<StoreModule> {
       result.push(...got);
     }
     return result;
+  };
+  // fauxqs wakes every long poll on each send and answers it with what one dequeue finds: on a FIFO queue whose only
+  // new message is in a group in flight, that is nothing, long before the wait is over. AWS answers a long poll
+  // when a message can be had or the wait ends; an early empty answer made each idle poller send a ReceiveMessage
+  // per publish. So a FIFO queue's wait goes on until a group can give a message, or the wait time is up.
+  const wait = module.SqsQueue.prototype.waitForMessages;
+  if (typeof wait !== 'function')
+    throw new Error('fauxqs: SqsQueue.waitForMessages not found; check the pinned version');
+  module.SqsQueue.prototype.waitForMessages = async function waitForMessages(waitTimeSeconds) {
+    const deadline = Date.now() + waitTimeSeconds * 1000;
+    for (;;) {
+      await wait.call(this, Math.max(0, deadline - Date.now()) / 1000);
+      if (!this.isFifo() || this.hasAvailableFifoMessages() || Date.now() >= deadline) return;
+    }
   };
   return module;
 }

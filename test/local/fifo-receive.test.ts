@@ -48,4 +48,30 @@ describe('embedded SQS, FIFO receive', () => {
     );
     expect((await receive()).map((m) => m.Body)).toEqual(['a4']);
   });
+
+  it('keeps a long poll waiting while only a group in flight gets messages, and answers when another can be had', async () => {
+    await send('c', ['c1']);
+    const inFlight = await receive();
+    expect(inFlight.map((m) => m.Body)).toEqual(['c1']);
+    const poll = sqs.send(new ReceiveMessageCommand({ QueueUrl: url, MaxNumberOfMessages: 10, WaitTimeSeconds: 5 }));
+    let answered: string[] | undefined;
+    void poll.then((r) => {
+      answered = (r.Messages ?? []).map((m) => String(m.Body));
+    });
+    // AWS does not answer a long poll with nothing because a message came for a group it cannot give out.
+    await send('c', ['c2']);
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    expect(answered).toBeUndefined();
+    await send('d', ['d1']);
+    await poll;
+    expect(answered).toEqual(['d1']);
+    const left = [...inFlight, ...((await poll).Messages ?? [])];
+    await sqs.send(
+      new DeleteMessageBatchCommand({
+        QueueUrl: url,
+        Entries: left.map((m, i) => ({ Id: String(i), ReceiptHandle: m.ReceiptHandle })),
+      }),
+    );
+    expect((await receive()).map((m) => m.Body)).toEqual(['c2']);
+  });
 });
