@@ -20,7 +20,10 @@ export interface StartLocalOptions {
   cdkOut?: string;
   /** Stack (artifact id or display name). @default the assembly's only stack */
   stack?: string;
-  /** Where DynamoDB data and secrets persist between runs; ignored with `inMemory`. Omitted = in memory. */
+  /**
+   * Where SQS messages, DynamoDB data and secrets persist between runs (one runtime at a time); ignored with
+   * `inMemory`. Omitted = in memory.
+   */
   dataDir?: string;
   inMemory?: boolean;
   /** @default 'embedded' (fauxqs, dynalite, an in-process Secrets Manager) */

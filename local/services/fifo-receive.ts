@@ -36,6 +36,23 @@ export async function fifoFaithfulStore(): Promise<unknown> {
   return new SqsStore();
 }
 
+/** fauxqs's SQLite persistence (the one `startFauxqs({ dataDir })` uses), by path for the same reason as the store. */
+export interface Persistence {
+  loadSqsAndSns(sqsStore: unknown, snsStore: unknown): void;
+  close(): void;
+}
+
+export async function sqlitePersistence(dataDir: string): Promise<{ persistence: Persistence; snsStore: unknown }> {
+  const base = import.meta.resolve('fauxqs');
+  const { PersistenceManager } = (await import(new URL('./persistence.js', base).href)) as {
+    PersistenceManager: new (dir: string) => Persistence;
+  };
+  const { SnsStore } = (await import(new URL('./sns/snsStore.js', base).href)) as { SnsStore: new () => unknown };
+  if (typeof PersistenceManager !== 'function' || typeof SnsStore !== 'function')
+    throw new Error('fauxqs: PersistenceManager or SnsStore not found; check the pinned version');
+  return { persistence: new PersistenceManager(dataDir), snsStore: new SnsStore() };
+}
+
 async function load(): Promise<StoreModule> {
   const module = (await import(new URL('./sqs/sqsStore.js', import.meta.resolve('fauxqs')).href)) as StoreModule;
   const original = module.SqsQueue.prototype.dequeueFifo;

@@ -1,9 +1,11 @@
 import { join } from 'node:path';
 import { startDynamoDb } from './dynamodb.js';
+import { lockDataDir } from './lock.js';
 import { startSecretsManager } from './secrets-manager.js';
 import { startSqs } from './sqs.js';
 import type { RequestObserver, Service } from './types.js';
 
+export { DataDirInUseError } from './lock.js';
 export type { Clients, ServiceEndpoints } from './provision.js';
 export { clientsFor, createQueue, createSecret, createTable, sqsClientFor } from './provision.js';
 export { recordSecret } from './secrets-manager.js';
@@ -14,7 +16,7 @@ export interface StartServicesOptions {
   backend?: 'embedded' | 'localstack';
   /** @default 'http://localhost:4566' */
   localstackEndpoint?: string;
-  /** Where DynamoDB data and secrets are kept between runs; omitted = in memory. */
+  /** Where SQS messages, DynamoDB data and secrets are kept between runs; omitted = in memory. */
   dataDir?: string;
   /** @default '127.0.0.1' */
   host?: string;
@@ -47,8 +49,12 @@ export async function startServices(options: StartServicesOptions = {}): Promise
     return { sqs: endpoint, dynamodb: endpoint, secretsManager: endpoint, region, secretsFile, stop: async () => {} };
   }
   const started: Service[] = [];
+  if (options.dataDir) {
+    const release = lockDataDir(options.dataDir);
+    started.push({ endpoint: '', stop: async () => release() });
+  }
   try {
-    const sqs = await startSqs(host, options.observe);
+    const sqs = await startSqs(host, options.observe, options.dataDir && join(options.dataDir, 'sqs'));
     started.push(sqs);
     const dynamodb = await startDynamoDb(host, options.dataDir && join(options.dataDir, 'dynamodb'), options.observe);
     started.push(dynamodb);
