@@ -4,6 +4,7 @@ import { Command, InvalidArgumentError, Option } from 'commander';
 import { mintToken } from '../functions/lib/token.js';
 import { type LocalStack, startLocal } from './index.js';
 import { DEFAULT_INSTANCES } from './lambda/runtime.js';
+import { DataDirInUseError } from './services/index.js';
 import { TemplateError, UnsupportedResourceError } from './template/errors.js';
 import { referencesOfType } from './template/references.js';
 import { needsSynth, SynthError, synthesize } from './template/synth.js';
@@ -26,7 +27,7 @@ const program = new Command('postbox-local')
   .addOption(
     new Option('--port <port>', 'gateway port (0 = any free port)').env('PORT').argParser(parsePort).default(3001),
   )
-  .option('--data-dir <dir>', 'where DynamoDB data and secrets persist between runs', '.postbox')
+  .option('--data-dir <dir>', 'where SQS messages, DynamoDB data and secrets persist between runs', '.postbox')
   .option('--in-memory', 'keep nothing between runs')
   .addOption(
     new Option('--backend <backend>', 'where SQS and DynamoDB run')
@@ -40,7 +41,7 @@ const program = new Command('postbox-local')
       .default(DEFAULT_INSTANCES),
   )
   .option('--stack <name>', 'stack to run (default: the only stack in cdk.out)')
-  .option('--cdk-out <dir>', 'cloud assembly to run', 'cdk.out')
+  .option('--cdk-out <dir>', "cloud assembly to run; one not this app's own is never synthesized", 'cdk.out')
   .option('--no-synth', 'run cdk.out as it is, even if the app changed since it was synthesized')
   .action((options: CliOptions) => run(options));
 
@@ -48,7 +49,9 @@ async function run(options: CliOptions): Promise<void> {
   let local: LocalStack;
   try {
     const cdkOut = resolve(options.cdkOut);
-    if (options.synth && needsSynth(projectRoot, cdkOut)) {
+    // Only Postbox's own assembly is synthesized from this app: any other folder is another app's, run as it is.
+    const own = cdkOut === resolve(projectRoot, 'cdk.out');
+    if (options.synth && own && needsSynth(projectRoot, cdkOut)) {
       console.log('Synthesizing the CDK app (infra/ changed since cdk.out was written)...');
       await synthesize(projectRoot, cdkOut);
     }
@@ -103,6 +106,9 @@ function explain(err: unknown, options: CliOptions): string {
   const code = (err as { code?: string }).code;
   if (code === 'EADDRINUSE') {
     return `Port ${options.port} is already in use: stop the program using it, or start on another port with --port (or PORT).`;
+  }
+  if (err instanceof DataDirInUseError) {
+    return `Another npm start (pid ${err.pid}) is using ${err.dataDir}: stop it first, or give this one its own folder with --data-dir (or --in-memory).`;
   }
   if (err instanceof SynthError) {
     return `The CDK app did not synthesize (${err.message}): fix it, check with \`npx cdk synth\`, then run npm start again.`;

@@ -1,5 +1,5 @@
 import { type ChildProcess, spawn } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -11,8 +11,9 @@ const root = resolve(import.meta.dirname, '../..');
 const cdkOut = mkdtempSync(join(tmpdir(), 'postbox-cli-'));
 
 /** Runs the CLI on the fixture assembly (no synthesis); resolves with its exit code and output once it exits. */
-function cli(args: string[], onStdout?: (text: string, child: ChildProcess) => void) {
-  const child = spawn(join(root, 'node_modules/.bin/tsx'), ['local/cli.ts', '--no-synth', '--in-memory', ...args], {
+function cli(args: string[], onStdout?: (text: string, child: ChildProcess) => void, synth = false) {
+  const flags = synth ? ['--in-memory'] : ['--no-synth', '--in-memory'];
+  const child = spawn(join(root, 'node_modules/.bin/tsx'), ['local/cli.ts', ...flags, ...args], {
     cwd: root,
     env: { ...process.env, PORT: undefined, POSTBOX_BACKEND: undefined },
   });
@@ -79,6 +80,25 @@ describe('npm start (local/cli.ts)', () => {
     expect(result.stderr.trim()).toBe(
       'The stack uses something the local runtime cannot run (FixtureStack/Alerts/Resource (AWS::SNS::Topic): this resource type is not supported locally): remove it from the stack, or run the stack on AWS.',
     );
+  });
+
+  it("runs another app's assembly given with --cdk-out as it is, never synthesizing Postbox into it", async () => {
+    // Older than infra/: Postbox's own cdk.out would be synthesized again.
+    const past = new Date(Date.now() - 24 * 3600_000);
+    utimesSync(join(cdkOut, 'manifest.json'), past, past);
+    const result = await cli(
+      ['--port', '0', '--cdk-out', cdkOut],
+      (text, child) => {
+        if (text.includes('ready at')) child.kill('SIGINT');
+      },
+      true,
+    );
+    expect(result.stdout).not.toContain('Synthesizing');
+    expect(result.code).toBe(0);
+    expect(Object.keys(JSON.parse(readFileSync(join(cdkOut, 'manifest.json'), 'utf8')).artifacts)).toContain(
+      'FixtureStack',
+    );
+    expect(existsSync(join(cdkOut, 'Postbox.template.json'))).toBe(false);
   });
 });
 
