@@ -1,3 +1,4 @@
+import { performance } from 'node:perf_hooks';
 import { batchWriteSettled } from './batch.js';
 import { type Connection, connectionsOf, removeStaleConnection } from './connections.js';
 import { type Page, pageItem, pagesOf, positionOf, positionsOf } from './inbox.js';
@@ -34,6 +35,13 @@ export interface IngestRecord {
 /** A failed push is tried again this soon, on the same connection; so is an inbox write that failed. */
 const RETRY_DELAY_SECONDS = 1;
 
+/**
+ * A connection's catch-up reads its inbox at least this long after the connection was recorded (connect's delay
+ * on the push queue, 1 s), with a margin. An inbox write that finished within this of the connections lookup's
+ * start is in every catch-up the lookup could have missed; a slower one is followed by a second lookup.
+ */
+const EARLY_LOOKUP_MS = 500;
+
 type Entry = { message: Message; recordIds: string[] };
 type RecordInfo = { from: string; sequenceNumber?: string; lastSeq: string };
 
@@ -45,8 +53,10 @@ type RecordInfo = { from: string; sequenceNumber?: string; lastSeq: string };
  *    (subscribers, or the one `to` client), together;
  * 2. one inbox page per recipient per publisher: a message counts as delivered once all are written. A page that
  *    cannot be written goes to redeliver, which writes it a second later: one recipient waits, not all of them;
- * 3. then, and only then, the recipients' live connections (strongly consistent): a connection recorded after this
- *    lookup began gets the message from its catch-up, which reads the inbox after the connection was recorded;
+ * 3. beside the writes, the recipients' live connections (strongly consistent). A connection recorded after this
+ *    lookup began gets the message from its catch-up, which reads the inbox at least a second after the connection
+ *    was recorded: that read sees the pages if they were written within EARLY_LOOKUP_MS of the lookup's start;
+ *    if the writes took longer, the connections are looked up again after them;
  * 4. the pushes, one connection's messages in order in as few frames as fit, beside the new watermarks;
  * 5. a check per pushed connection after the ack deadline (or a second after a failed push), which pushes again
  *    what the connection has not acked by then.
@@ -126,10 +136,18 @@ export async function deliverBatch(records: IngestRecord[], config: DeliverConfi
     .filter(({ entry, recipients: to }) => holdBack(entry, to === undefined));
   const pages = pagesFor(delivered);
   const stored = memo((page: Page) => JSON.stringify(page.messages), pageContent);
+  const lookupStarted = performance.now();
+  const early = memo((clientId: string) => connectionsOf(config.connectionsTable, clientId));
+  // Started now, read after the writes: a rejection is handled there.
+  for (const clientId of new Set(pages.map((p) => p.clientId))) early(clientId).catch(() => {});
   const failedWrites = await batchWriteSettled(
     config.inboxTable,
     pages.map((page) => ({ PutRequest: { Item: pageItem(page, stored(page), config.messageTtlSeconds) } })),
   );
+  const connections =
+    performance.now() - lookupStarted <= EARLY_LOOKUP_MS
+      ? early
+      : memo((clientId: string) => connectionsOf(config.connectionsTable, clientId));
   const written = await handOff(
     pages.filter((_, i) => failedWrites.has(i)),
     pages,
@@ -156,6 +174,7 @@ export async function deliverBatch(records: IngestRecord[], config: DeliverConfi
     ).catch((err: unknown) => logger.error('watermarks not written', err as Error)),
     pushAll(
       pushed.filter((page) => page.messages.every((m) => !isFailed(m, entries, failed))),
+      connections,
       config,
     ),
   ]);
@@ -266,8 +285,11 @@ function publishersHeldBack(failed: Set<string>): (entry: Entry, failedHere: boo
 type Checks = { deadline: PushTarget[]; retry: PushTarget[] };
 
 /** Pushes each written page to its recipient's live connections; returns the checks to schedule. */
-async function pushAll(pages: Page[], config: DeliverConfig): Promise<Checks> {
-  const connections = memo((clientId: string) => connectionsOf(config.connectionsTable, clientId));
+async function pushAll(
+  pages: Page[],
+  connections: (clientId: string) => Promise<Connection[]>,
+  config: DeliverConfig,
+): Promise<Checks> {
   const outgoing = new Map<string, { connection: Connection; messages: Message[] }>();
   const lookups = pages.map(async (page) => ({ page, live: await connections(page.clientId) }));
   // In page order, which keeps each publisher's order: a connection's messages go out in it.

@@ -274,6 +274,28 @@ function throttleInboxWrites(clientId: string): () => void {
   return () => dynamo.middlewareStack.remove(name);
 }
 
+/** Holds BatchWriteItem calls that put pages into `clientId`'s inbox for `ms` (a stalled deliver); `started` resolves on the first. */
+function delayInboxWrites(clientId: string, ms: number): { started: Promise<void>; release: () => void } {
+  const name = `delay-${clientId}`;
+  const table = backend.env.INBOX_TABLE as string;
+  let began: () => void = () => {};
+  const started = new Promise<void>((resolve) => {
+    began = resolve;
+  });
+  dynamo.middlewareStack.add(
+    (next) => async (args) => {
+      const input = args.input as BatchWriteCommandInput;
+      if (input.RequestItems?.[table]?.some((r) => r.PutRequest?.Item?.clientId === clientId)) {
+        began();
+        await new Promise((resolve) => setTimeout(resolve, ms));
+      }
+      return next(args);
+    },
+    { step: 'initialize', name },
+  );
+  return { started, release: () => dynamo.middlewareStack.remove(name) };
+}
+
 const idsAndAttempts = (frames: Frame[]) => frames.map((f) => [f.id, f.attempt]);
 const bySeq = (a: Target, b: Target) => String(a.upTo).localeCompare(String(b.upTo));
 
@@ -699,6 +721,22 @@ describe('deliver', () => {
     const next = await sendTo('wm-pub', 'wm-1', 'next');
     await deliverAll();
     expect((await inboxOf('wm-1')).map((r) => r.id)).toEqual([next]);
+  });
+
+  it('looks connections up again after an inbox write that took long: one made meanwhile gets the message live', async () => {
+    await subscribe('slow-write-1', 'slow-write');
+    const stall = delayInboxWrites('slow-write-1', 1_500);
+    try {
+      const id = await publish('slow-write-pub', 'slow-write', 'late');
+      const delivering = deliverAll();
+      await stall.started;
+      // Recorded after the lookup began, and its catch-up (not run here) would read the inbox before the write.
+      const { client } = await connect('slow-write-1');
+      await delivering;
+      expect(idsAndAttempts(await client.receive(1, 5_000))).toEqual([[id, 1]]);
+    } finally {
+      stall.release();
+    }
   });
 
   it('writes a page DynamoDB would not take a second later, pushing it then, while the other recipients get it at once', {
