@@ -135,11 +135,41 @@ export interface PostboxStackProps extends StackProps {
   readonly maxMessageAge?: Duration;
 
   /**
+   * Work queues: how long a consumer holds a job before it is offered again (a consumer can `extend` it), how many
+   * deliveries a job gets before it is dead-lettered, how long a job is kept.
+   *
+   * @default { leaseTime: Duration.seconds(30), maxDeliveries: 5, retention: Duration.days(14) }
+   */
+  readonly workQueues?: WorkQueueSettings;
+
+  /**
    * Directory of the handler files (`<name>.ts`, each exporting `handler`). For tests.
    *
    * @default '<repository>/functions'
    */
   readonly functionsDir?: string;
+}
+
+/** Settings of every work queue of a {@link PostboxStack}. */
+export interface WorkQueueSettings {
+  /**
+   * A lease's length: 1 s to 12 h (SQS's visibility timeout bounds).
+   *
+   * @default Duration.seconds(30)
+   */
+  readonly leaseTime?: Duration;
+  /**
+   * Leases a job gets at most; when the last ends without an ack, the job is dead-lettered. 1 to 1000.
+   *
+   * @default 5
+   */
+  readonly maxDeliveries?: number;
+  /**
+   * How long a job is kept from its enqueue, whatever its state.
+   *
+   * @default Duration.days(14)
+   */
+  readonly retention?: Duration;
 }
 
 /**
@@ -165,7 +195,7 @@ export class PostboxStack extends Stack {
 
     // ── Tables ──────────────────────────────────────────────────────────────────────────────────────────────────
     this.tables = new PostboxTables(this, 'Tables', { removalPolicy: dataRemovalPolicy });
-    const { connections, subscriptions, inbox, processed } = this.tables;
+    const { connections, subscriptions, inbox, processed, jobs } = this.tables;
 
     // ── Queues ──────────────────────────────────────────────────────────────────────────────────────────────────
     // Ingest is FIFO, grouped by publisher: one publisher's messages are fanned out one batch at a time, in the order
@@ -202,6 +232,26 @@ export class PostboxStack extends Stack {
       );
     }
     const inboxCap = { MAX_PENDING_MESSAGES: String(maxPending) };
+    const leaseTime = props.workQueues?.leaseTime ?? Duration.seconds(30);
+    if (leaseTime.toSeconds() < 1 || leaseTime.toSeconds() > 43_200) {
+      throw new Error(
+        `PostboxStack ${this.node.path}: workQueues.leaseTime must be 1 s–12 h, got ${leaseTime.toSeconds()} s`,
+      );
+    }
+    const maxDeliveries = props.workQueues?.maxDeliveries ?? 5;
+    if (!Number.isInteger(maxDeliveries) || maxDeliveries < 1 || maxDeliveries > 1000) {
+      throw new Error(
+        `PostboxStack ${this.node.path}: workQueues.maxDeliveries must be an integer from 1 to 1000, got ${maxDeliveries}`,
+      );
+    }
+    const connectionTtl = String((props.connectionTtl ?? Duration.seconds(7500)).toSeconds());
+    const workQueues = {
+      PUSH_QUEUE_URL: this.pushQueue.queue.queueUrl,
+      LEASE_SECONDS: String(leaseTime.toSeconds()),
+      MAX_DELIVERIES: String(maxDeliveries),
+      JOB_RETENTION_SECONDS: String((props.workQueues?.retention ?? retention).toSeconds()),
+      CONNECTION_TTL_SECONDS: connectionTtl,
+    };
     const redelivery = {
       PUSH_QUEUE_URL: this.pushQueue.queue.queueUrl,
       ACK_DEADLINE_SECONDS: String(ackDeadline.toSeconds()),
@@ -244,7 +294,7 @@ export class PostboxStack extends Stack {
       description: 'Postbox $connect: records the connection, asks redeliver to push the pending inbox',
       environment: {
         PUSH_QUEUE_URL: this.pushQueue.queue.queueUrl,
-        CONNECTION_TTL_SECONDS: String((props.connectionTtl ?? Duration.seconds(7500)).toSeconds()),
+        CONNECTION_TTL_SECONDS: connectionTtl,
         ...subscriptionTtl,
       },
     })
@@ -253,7 +303,8 @@ export class PostboxStack extends Stack {
     this.pushQueue.queue.grantSendMessages(connect.function);
 
     const disconnect = handler('disconnect', {
-      description: 'Postbox $disconnect: removes the connection',
+      description: 'Postbox $disconnect: removes the connection, gives the jobs it held back',
+      environment: workQueues,
     }).bindTable('CONNECTIONS_TABLE', connections, 'write');
 
     const defaultRoute = handler('default', { description: 'Postbox $default: answers unknown actions' });
@@ -280,11 +331,29 @@ export class PostboxStack extends Stack {
     queue.grantSendMessages(send.function);
 
     // Ack reads too: an ack by id looks the message's position up in the caller's own inbox.
-    const ack = handler('ack', { description: "Postbox ack: deletes from the caller's inbox" }).bindTable(
-      'INBOX_TABLE',
-      inbox,
-      'readWrite',
-    );
+    const ack = handler('ack', {
+      description: "Postbox ack: deletes from the caller's inbox, or completes a job",
+      environment: workQueues,
+    }).bindTable('INBOX_TABLE', inbox, 'readWrite');
+
+    // ── Work queues: every function that makes a job ready or a consumer's room offers work (pushes jobs) ──
+    const enqueue = handler('enqueue', {
+      description: 'Postbox enqueue: stores a job and offers it to a consumer',
+      environment: { ...workQueues, ...payloadLimit },
+    });
+    const consume = handler('consume', {
+      description: 'Postbox consume: makes the connection a consumer of a queue',
+      environment: workQueues,
+    }).bindTable('CONNECTIONS_TABLE', connections, 'write');
+    const cancel = handler('cancel', {
+      description: 'Postbox cancel: stops offering a queue to the connection',
+      environment: workQueues,
+    });
+    const nack = handler('nack', { description: 'Postbox nack: gives a job back', environment: workQueues });
+    const extend = handler('extend', {
+      description: "Postbox extend: moves a lease's deadline",
+      environment: workQueues,
+    });
 
     // Replay only reads and updates the caller's own inbox and posts to the calling connection: no connections table.
     const replay = handler('replay', {
@@ -321,6 +390,14 @@ export class PostboxStack extends Stack {
       .bindTable('INBOX_TABLE', inbox, 'readWrite')
       // Inbox pages deliver could not write are written here, then pushed to the recipient's live connections.
       .bindTable('CONNECTIONS_TABLE', connections, 'read');
+    redeliver.function.addEnvironment('LEASE_SECONDS', workQueues.LEASE_SECONDS);
+    redeliver.function.addEnvironment('MAX_DELIVERIES', workQueues.MAX_DELIVERIES);
+    redeliver.function.addEnvironment('JOB_RETENTION_SECONDS', workQueues.JOB_RETENTION_SECONDS);
+    redeliver.function.addEnvironment('CONNECTION_TTL_SECONDS', connectionTtl);
+    const jobHandlers = [enqueue, consume, cancel, nack, extend, ack, disconnect, redeliver];
+    for (const fn of jobHandlers) fn.bindTable('JOBS_TABLE', jobs, 'readWrite');
+    // Lease deadlines and the ends of delays are timers on the push queue.
+    for (const fn of jobHandlers) this.pushQueue.queue.grantSendMessages(fn.function);
     this.pushQueue.addConsumer(redeliver.function);
     // A catch-up that meets a connection still in $connect asks for itself again a second later.
     this.pushQueue.queue.grantSendMessages(redeliver.function);
@@ -338,6 +415,11 @@ export class PostboxStack extends Stack {
       replay,
       deliver,
       redeliver,
+      enqueue,
+      consume,
+      cancel,
+      nack,
+      extend,
     };
 
     // ── API ─────────────────────────────────────────────────────────────────────────────────────────────────────
@@ -354,11 +436,16 @@ export class PostboxStack extends Stack {
         send: send.function,
         ack: ack.function,
         replay: replay.function,
+        enqueue: enqueue.function,
+        consume: consume.function,
+        cancel: cancel.function,
+        nack: nack.function,
+        extend: extend.function,
       },
       stageName: props.stageName,
       throttle: props.throttle,
     });
-    for (const pusher of [deliver, redeliver, replay]) {
+    for (const pusher of [deliver, redeliver, replay, ...jobHandlers]) {
       pusher.function.addEnvironment('CALLBACK_URL', this.webSocket.callbackUrl);
       this.webSocket.grantManageConnections(pusher.function);
     }
@@ -387,6 +474,7 @@ export class PostboxStack extends Stack {
     output('SubscriptionsTableName', subscriptions.tableName, 'Durable topic subscriptions');
     output('InboxTableName', inbox.tableName, 'Unacked messages per client');
     output('ProcessedTableName', processed.tableName, 'Idempotency markers of fanned-out messages');
+    output('JobsTableName', jobs.tableName, 'Work queues: jobs and consumers');
     output('IngestQueueUrl', queue.queueUrl, 'FIFO queue between publish/send and deliver');
     output('IngestQueueName', queue.queueName, 'FIFO queue between publish/send and deliver');
     output('DeadLetterQueueName', this.messageQueue.deadLetterQueue.queueName, 'Messages that failed delivery');
@@ -408,6 +496,11 @@ export const HANDLER_NAMES = [
   'replay',
   'deliver',
   'redeliver',
+  'enqueue',
+  'consume',
+  'cancel',
+  'nack',
+  'extend',
 ] as const;
 export type HandlerName = (typeof HANDLER_NAMES)[number];
 

@@ -18,8 +18,12 @@ export async function addConnection(table: string, connection: Connection, ttlSe
   );
 }
 
-export async function removeConnection(table: string, clientId: string, connectionId: string): Promise<void> {
-  await dynamo.send(new DeleteCommand({ TableName: table, Key: { clientId, connectionId } }));
+/** Forgets a connection; returns the work queues it consumed (whose leases it still holds). */
+export async function removeConnection(table: string, clientId: string, connectionId: string): Promise<string[]> {
+  const old = await dynamo.send(
+    new DeleteCommand({ TableName: table, Key: { clientId, connectionId }, ReturnValues: 'ALL_OLD' }),
+  );
+  return [...((old.Attributes?.queues as Set<string> | undefined) ?? [])];
 }
 
 /**

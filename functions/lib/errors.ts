@@ -5,6 +5,8 @@ export type ErrorCode =
   | 'PayloadTooLarge'
   | 'Unauthorized'
   | 'RateLimited'
+  | 'StaleLease'
+  | 'QueueFull'
   | 'Internal';
 
 /** A failure the client caused or must hear about; the route wrapper turns it into an error frame. */

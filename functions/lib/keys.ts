@@ -6,3 +6,6 @@ export const TTL_ATTRIBUTE = 'expiresAt';
 
 /** The subscriptions' index by client (keys and `expiresAt`): what `$connect` refreshes. */
 export const SUBSCRIPTIONS_BY_CLIENT_INDEX = 'byClient';
+
+/** The jobs table's local index by `order`: ready jobs by the time they are ready, dead ones by when they died. */
+export const JOBS_BY_ORDER_INDEX = 'byOrder';

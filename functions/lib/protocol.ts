@@ -2,7 +2,19 @@ import { z } from 'zod';
 import { ProtocolError } from './errors.js';
 
 /** Every route the client can name in `action`; anything else lands on `$default`. */
-export const ACTIONS = ['subscribe', 'unsubscribe', 'publish', 'send', 'ack', 'replay'] as const;
+export const ACTIONS = [
+  'subscribe',
+  'unsubscribe',
+  'publish',
+  'send',
+  'ack',
+  'replay',
+  'enqueue',
+  'consume',
+  'cancel',
+  'nack',
+  'extend',
+] as const;
 
 const ref = z.string().max(256).optional();
 const topic = z
@@ -66,6 +78,53 @@ export const ackFrame = z
   });
 export const replayFrame = z.object({ action: z.literal('replay'), ref });
 
+// ── Work queues ──
+const queue = topic;
+const jobId = messageId;
+const lease = z.string().min(1).max(64);
+/** SQS's longest delay of a message; a job's `delaySeconds` and a nack's are bounded by it too. */
+export const MAX_DELAY_SECONDS = 900;
+/** Jobs one connection may hold at once on one queue. */
+export const MAX_PREFETCH = 100;
+/** The longest lease an `extend` asks for: SQS's longest visibility timeout, 12 hours. */
+export const MAX_EXTEND_SECONDS = 43_200;
+const delaySeconds = z.number().int().min(0).max(MAX_DELAY_SECONDS);
+
+export const enqueueFrame = z.object({
+  action: z.literal('enqueue'),
+  queue,
+  payload,
+  id: messageId.optional(),
+  delaySeconds: delaySeconds.optional(),
+  ref,
+});
+export const consumeFrame = z.object({
+  action: z.literal('consume'),
+  queue,
+  prefetch: z.number().int().min(1).max(MAX_PREFETCH),
+  ref,
+});
+export const cancelFrame = z.object({ action: z.literal('cancel'), queue, ref });
+/** `ack` naming a queue completes a job; without `queue` it acks inbox messages (`ackFrame`). */
+export const jobAckFrame = z.object({ action: z.literal('ack'), queue, id: jobId, lease, ref });
+export const nackFrame = z.object({
+  action: z.literal('nack'),
+  queue,
+  id: jobId,
+  lease,
+  delaySeconds: delaySeconds.optional(),
+  reason: z.string().max(1024).optional(),
+  ref,
+});
+export const extendFrame = z.object({
+  action: z.literal('extend'),
+  queue,
+  id: jobId,
+  lease,
+  seconds: z.number().int().min(1).max(MAX_EXTEND_SECONDS),
+  ref,
+});
+
 /** A message as it travels through the queue and sits in an inbox. */
 export const messageSchema = z.object({
   id: z.string(),
@@ -85,7 +144,24 @@ export type ServerFrame =
   | { type: 'accepted'; ids: string[]; ref?: string }
   | { type: 'acked'; ids: string[]; seqs?: string[]; ref?: string }
   | SyncedFrame
+  | { type: 'consuming'; queue: string; prefetch: number; ref?: string }
+  | { type: 'cancelled'; queue: string; ref?: string }
+  | { type: 'completed' | 'released'; queue: string; id: string; ref?: string }
+  | { type: 'extended'; queue: string; id: string; deadline: string; ref?: string }
   | { type: 'error'; code: string; message: string; ref?: string };
+
+/** A job leased to the connection it is pushed to, until `deadline`; `attempt` counts its leases, this one included. */
+export interface JobFrame {
+  type: 'job';
+  queue: string;
+  id: string;
+  lease: string;
+  payload: unknown;
+  from: string;
+  enqueuedAt: string;
+  attempt: number;
+  deadline: string;
+}
 
 /** Closes a catch-up: every message pending when it began has been sent, oldest first; `count` of them. */
 export interface SyncedFrame {

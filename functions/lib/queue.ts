@@ -35,8 +35,22 @@ export const pushBody = z.discriminatedUnion('kind', [
     page: z.object({ clientId: z.string(), start: z.string(), messages: z.array(messageSchema).min(1) }),
     upTo: z.string(),
   }),
+  /**
+   * Work-queue leases to look at when their deadline (epoch ms) has come: each one still current is ended (the job
+   * is offered again, or dead-lettered); a deadline that an `extend` moved is waited for again.
+   */
+  z.object({
+    kind: z.literal('leases'),
+    at: z.number(),
+    leases: z
+      .array(z.object({ queue: z.string(), id: z.string(), lease: z.string(), connectionId: z.string() }))
+      .min(1),
+  }),
+  /** A work queue whose delayed jobs are ready at `at` (epoch ms): its consumers are offered them then. */
+  z.object({ kind: z.literal('ready'), queue: z.string(), at: z.number() }),
 ]);
 export type PushBody = z.infer<typeof pushBody>;
+export type LeaseTimer = Extract<PushBody, { kind: 'leases' }>['leases'][number];
 
 /** A push record's body, or undefined when it is not one. */
 export function jsonOfPush(text: string): PushBody | undefined {
@@ -105,6 +119,24 @@ export async function enqueueWrites(
   );
 }
 type PushWrite = Extract<PushBody, { kind: 'write' }>;
+
+/** SQS's longest message delay: a timer further out than this is sent again when it comes off the queue. */
+const MAX_DELAY_SECONDS = 900;
+
+/** Asks redeliver to act at `at` (epoch ms) on `timer`: a lease deadline or the end of a job's delay. */
+export async function enqueueTimer(
+  queueUrl: string,
+  timer: Extract<PushBody, { kind: 'leases' | 'ready' }>,
+  now = Date.now(),
+): Promise<void> {
+  const delaySeconds = Math.min(MAX_DELAY_SECONDS, Math.max(0, Math.ceil((timer.at - now) / 1000)));
+  const bodies: string[] = [];
+  if (timer.kind === 'ready') bodies.push(JSON.stringify(timer));
+  else
+    for (let i = 0; i < timer.leases.length; i += TARGETS_PER_RECORD)
+      bodies.push(JSON.stringify({ ...timer, leases: timer.leases.slice(i, i + TARGETS_PER_RECORD) }));
+  await sendBatches(queueUrl, bodies, delaySeconds);
+}
 
 /** Targets per check record: a record stays far below SQS's message size limit. */
 const TARGETS_PER_RECORD = 500;

@@ -3,6 +3,7 @@ import { catchUp } from './catchup.js';
 import { dynamo } from './clients.js';
 import { connectionsOf } from './connections.js';
 import { type Page, pageItem } from './inbox.js';
+import { checkLeases, type JobsConfig, readyTimer } from './jobs.js';
 import { logger } from './logger.js';
 import { syncedFrame } from './protocol.js';
 import { pushFrame } from './push.js';
@@ -21,6 +22,7 @@ export interface RedeliverConfig {
   maxPending: number;
   /** A catch-up that meets Gone on a connection younger than this tries again: it may still be in $connect. */
   goneGraceMs: number;
+  jobs: JobsConfig;
 }
 
 export interface PushRecord {
@@ -39,6 +41,8 @@ export interface PushRecord {
  *
  * - `write`: an inbox page deliver could not write; written now, then the recipient's live connections are pushed
  *   what is pending up to `upTo` (older pending messages too: the client drops what it already has).
+ *
+ * - `leases` and `ready`: work-queue timers: lease deadlines, and the ends of delays (see jobs.ts).
  *
  * Whatever is pushed is followed by a check after the ack deadline.
  */
@@ -59,6 +63,10 @@ export async function redeliverBatch(records: PushRecord[], config: RedeliverCon
           if (pushed) again.push(pushed);
         } else if (body.kind === 'write') {
           again.push(...(await writeLate(body.page, body.upTo, config)));
+        } else if (body.kind === 'leases') {
+          await checkLeases(config.jobs, body.at, body.leases);
+        } else if (body.kind === 'ready') {
+          await readyTimer(config.jobs, body.queue, body.at);
         } else {
           const results = await Promise.all(body.targets.map((target) => recheck(target, config)));
           again.push(...results.filter((t): t is PushTarget => t !== undefined));

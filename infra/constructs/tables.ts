@@ -2,7 +2,7 @@ import { RemovalPolicy } from 'aws-cdk-lib';
 import { AttributeType, BillingMode, ProjectionType, Table } from 'aws-cdk-lib/aws-dynamodb';
 import type { IGrantable } from 'aws-cdk-lib/aws-iam';
 import { Construct } from 'constructs';
-import { SUBSCRIPTIONS_BY_CLIENT_INDEX, TTL_ATTRIBUTE } from '../../functions/lib/keys.js';
+import { JOBS_BY_ORDER_INDEX, SUBSCRIPTIONS_BY_CLIENT_INDEX, TTL_ATTRIBUTE } from '../../functions/lib/keys.js';
 
 /**
  * What a function may do with a table.
@@ -62,7 +62,7 @@ export interface PostboxTablesProps {
 }
 
 /**
- * The four tables of docs/architecture.md, keyed exactly as the handlers expect. All on-demand (traffic is bursty
+ * The five tables of docs/architecture.md, keyed exactly as the handlers expect. All on-demand (traffic is bursty
  * and unknown up front), with TTL on `expiresAt`.
  */
 export class PostboxTables extends Construct {
@@ -74,6 +74,11 @@ export class PostboxTables extends Construct {
   public readonly inbox: Table;
   /** `messageId` (S): markers of messages already fanned out, so an SQS duplicate cannot resurrect an acked one. */
   public readonly processed: Table;
+  /**
+   * `queue` (S) / `key` (S): a work queue's jobs (`j#<id>`) and consumers (`c#<connectionId>`); LSI `byOrder`
+   * (`queue` / `order`, keys only): ready jobs by when they are ready, dead ones by when they died.
+   */
+  public readonly jobs: Table;
 
   constructor(scope: Construct, id: string, props: PostboxTablesProps = {}) {
     super(scope, id);
@@ -116,6 +121,18 @@ export class PostboxTables extends Construct {
     this.processed = new Table(this, 'Processed', {
       ...common,
       partitionKey: key('messageId'),
+    });
+    // A local index, not a global one: "the oldest ready job" must be read strongly consistent, or a job made ready
+    // a moment ago could wait beside a consumer with room. The price is a 10 GB cap per queue (docs/architecture.md).
+    this.jobs = new Table(this, 'Jobs', {
+      ...common,
+      partitionKey: key('queue'),
+      sortKey: key('key'),
+    });
+    this.jobs.addLocalSecondaryIndex({
+      indexName: JOBS_BY_ORDER_INDEX,
+      sortKey: key('order'),
+      projectionType: ProjectionType.KEYS_ONLY,
     });
   }
 }

@@ -78,6 +78,7 @@ describe('outputs', () => {
         'DeadLetterQueueName',
         'InboxTableName',
         'IngestQueueName',
+        'JobsTableName',
         'IngestQueueUrl',
         'ProcessedTableName',
         'PushQueueName',

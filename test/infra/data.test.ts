@@ -22,15 +22,15 @@ interface TableResource {
 describe('tables', () => {
   let synth: Synthesized;
   let template: Template;
-  let table: (name: 'connections' | 'subscriptions' | 'inbox' | 'processed') => TableResource;
+  let table: (name: 'connections' | 'subscriptions' | 'inbox' | 'processed' | 'jobs') => TableResource;
   beforeAll(() => {
     synth = synthPostbox();
     template = synth.template;
     table = (name) => template.toJSON().Resources[logicalId(synth.stack.tables[name])];
   });
 
-  it('are four plain tables (not global tables)', () => {
-    template.resourceCountIs('AWS::DynamoDB::Table', 4);
+  it('are five plain tables (not global tables)', () => {
+    template.resourceCountIs('AWS::DynamoDB::Table', 5);
     template.resourceCountIs('AWS::DynamoDB::GlobalTable', 0);
   });
 
@@ -39,6 +39,7 @@ describe('tables', () => {
     expect(table('subscriptions').Properties.KeySchema).toEqual([HASH('topic'), RANGE('clientId')]);
     expect(table('inbox').Properties.KeySchema).toEqual([HASH('clientId'), RANGE('seq')]);
     expect(table('processed').Properties.KeySchema).toEqual([HASH('messageId')]);
+    expect(table('jobs').Properties.KeySchema).toEqual([HASH('queue'), RANGE('key')]);
     expect(table('inbox').Properties.AttributeDefinitions).toEqual([S('clientId'), S('seq')]);
   });
 
@@ -55,6 +56,13 @@ describe('tables', () => {
       expect(table(name).Properties.LocalSecondaryIndexes).toBeUndefined();
       expect(table(name).Properties.GlobalSecondaryIndexes).toBeUndefined();
     }
+  });
+
+  it('indexes jobs by order with a local index (read strongly consistent), keys only', () => {
+    expect(table('jobs').Properties.LocalSecondaryIndexes).toEqual([
+      { IndexName: 'byOrder', KeySchema: [HASH('queue'), RANGE('order')], Projection: { ProjectionType: 'KEYS_ONLY' } },
+    ]);
+    expect(table('jobs').Properties.GlobalSecondaryIndexes).toBeUndefined();
   });
 
   it('are on-demand, continuously backed up, expire items on expiresAt and are retained by default', () => {

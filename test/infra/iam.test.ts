@@ -10,8 +10,24 @@ const CONSUME = ['sqs:ReceiveMessage', 'sqs:DeleteMessage', 'sqs:ChangeMessageVi
 const SECRET = ['secretsmanager:GetSecretValue'];
 const MANAGE = ['execute-api:ManageConnections'];
 
-type Resource = 'connections' | 'subscriptions' | 'inbox' | 'processed' | 'queue' | 'pushQueue' | 'secret' | 'api';
+type Resource =
+  | 'connections'
+  | 'subscriptions'
+  | 'inbox'
+  | 'processed'
+  | 'jobs'
+  | 'queue'
+  | 'pushQueue'
+  | 'secret'
+  | 'api';
 type Expected = Array<[string[], Resource]>;
+
+/** What every function that changes jobs needs: the jobs table, its timers on the push queue, pushing jobs. */
+const JOB_ACCESS: Expected = [
+  [[...READ, ...WRITE], 'jobs'],
+  [SEND, 'pushQueue'],
+  [MANAGE, 'api'],
+];
 
 /** The least privilege each handler needs (brief + docs/architecture.md "Access paths"). */
 const EXPECTED: Record<HandlerName, Expected> = {
@@ -21,13 +37,13 @@ const EXPECTED: Record<HandlerName, Expected> = {
     [[...READ, ...WRITE], 'subscriptions'],
     [SEND, 'pushQueue'],
   ],
-  disconnect: [[WRITE, 'connections']],
+  disconnect: [[WRITE, 'connections'], ...JOB_ACCESS],
   default: [],
   subscribe: [[[...READ, ...WRITE], 'subscriptions']],
   unsubscribe: [[[...READ, ...WRITE], 'subscriptions']],
   publish: [[SEND, 'queue']],
   send: [[SEND, 'queue']],
-  ack: [[[...READ, ...WRITE], 'inbox']],
+  ack: [[[...READ, ...WRITE], 'inbox'], ...JOB_ACCESS],
   replay: [
     [[...READ, ...WRITE], 'inbox'],
     [MANAGE, 'api'],
@@ -44,9 +60,15 @@ const EXPECTED: Record<HandlerName, Expected> = {
   redeliver: [
     [[...READ, ...WRITE], 'inbox'],
     [READ, 'connections'],
+    [[...READ, ...WRITE], 'jobs'],
     [[...CONSUME, ...SEND], 'pushQueue'],
     [MANAGE, 'api'],
   ],
+  enqueue: JOB_ACCESS,
+  consume: [[WRITE, 'connections'], ...JOB_ACCESS],
+  cancel: JOB_ACCESS,
+  nack: JOB_ACCESS,
+  extend: JOB_ACCESS,
 };
 
 /** Actions whose presence or absence the test pins; describe/metadata actions that CDK adds alongside are ignored. */
@@ -66,6 +88,7 @@ describe('IAM: least privilege', () => {
       subscriptions: logicalId(tables.subscriptions),
       inbox: logicalId(tables.inbox),
       processed: logicalId(tables.processed),
+      jobs: logicalId(tables.jobs),
       queue: logicalId(messageQueue.queue),
       pushQueue: logicalId(pushQueue.queue),
       secret: logicalId(tokenSecret),
@@ -99,19 +122,27 @@ describe('IAM: least privilege', () => {
     for (const resource of inboxResources) expect([resource].flat()).toEqual([{ 'Fn::GetAtt': [ids.inbox, 'Arn'] }]);
   });
 
-  it('scopes ManageConnections to this API’s prod stage, for the three functions that push', () => {
+  it('scopes ManageConnections to this API’s prod stage, for the functions that push', () => {
     const statements = Object.values(template.findResources('AWS::IAM::Policy')).flatMap((policy) =>
       (policy.Properties.PolicyDocument.Statement as Array<Record<string, unknown>>)
         .filter((s) => JSON.stringify(s.Action).includes('execute-api:ManageConnections'))
         .map((s) => ({ roles: policy.Properties.Roles, resource: s.Resource })),
     );
-    expect(statements).toHaveLength(3);
+    const pushers = [
+      'deliver',
+      'redeliver',
+      'replay',
+      'enqueue',
+      'consume',
+      'cancel',
+      'nack',
+      'extend',
+      'ack',
+      'disconnect',
+    ] as const;
+    expect(statements).toHaveLength(pushers.length);
     const roles = statements.map((s) => JSON.stringify(s.roles)).sort();
-    expect(roles).toEqual(
-      (['deliver', 'redeliver', 'replay'] as const)
-        .map((n) => JSON.stringify([{ Ref: roleOf(template, synth.functionId(n)) }]))
-        .sort(),
-    );
+    expect(roles).toEqual(pushers.map((n) => JSON.stringify([{ Ref: roleOf(template, synth.functionId(n)) }])).sort());
     for (const { resource } of statements) {
       expect(resource).toEqual({
         'Fn::Join': [

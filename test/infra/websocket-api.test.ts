@@ -13,6 +13,11 @@ const ROUTES: Record<string, HandlerName> = {
   send: 'send',
   ack: 'ack',
   replay: 'replay',
+  enqueue: 'enqueue',
+  consume: 'consume',
+  cancel: 'cancel',
+  nack: 'nack',
+  extend: 'extend',
 };
 const ONE_WAY = ['$connect', '$disconnect'];
 const TWO_WAY = Object.keys(ROUTES).filter((key) => !ONE_WAY.includes(key));
@@ -40,7 +45,7 @@ describe('WebSocket API', () => {
     });
   });
 
-  it('has exactly the nine routes of the protocol', () => {
+  it('has exactly the fourteen routes of the protocol', () => {
     template.resourceCountIs('AWS::ApiGatewayV2::Route', Object.keys(ROUTES).length);
     for (const key of Object.keys(ROUTES)) routeIdByKey(template, key);
   });

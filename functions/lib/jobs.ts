@@ -1,0 +1,700 @@
+import { randomBytes } from 'node:crypto';
+import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
+import { DeleteCommand, GetCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { dynamo } from './clients.js';
+import { numberEnv, requireEnv } from './env.js';
+import { ProtocolError } from './errors.js';
+import { messageIdFor, newSeq } from './ids.js';
+import { JOBS_BY_ORDER_INDEX } from './keys.js';
+import { logger } from './logger.js';
+import type { JobFrame } from './protocol.js';
+import { pushFrame } from './push.js';
+import { queryItems } from './query.js';
+import { enqueueTimer, type LeaseTimer } from './queue.js';
+import { updateIfStill } from './update.js';
+
+/**
+ * Work queues on one DynamoDB table (docs/architecture.md, "Work queues"). A queue is one partition: its jobs
+ * (`j#<id>`) and its consumers (`c#<connectionId>`). A job is `ready` (offered from `readyAt` on), `leased` to one
+ * connection until its deadline, `dead`, or `done` (a tombstone, kept for an idempotency key). Ready and dead jobs
+ * carry `order`, the sort key of the local index `byOrder`, so "oldest ready first" and "the dead jobs" are each one
+ * strongly consistent Query, and every state change is one conditional write on one item.
+ */
+export interface JobsConfig {
+  jobsTable: string;
+  callbackUrl: string;
+  pushQueueUrl: string;
+  /** A lease's length when it is given. */
+  leaseSeconds: number;
+  /** Leases a job gets at most; when the last one ends without an ack, the job is dead-lettered. */
+  maxDeliveries: number;
+  /** How long a job is kept, whatever its state, from its enqueue. */
+  retentionSeconds: number;
+  /** How long a consumer row lives without a `consume` (API Gateway ends a connection after 2 hours). */
+  consumerTtlSeconds: number;
+}
+
+/** The settings of every function that touches jobs, from the environment the stack gives them. */
+export function jobsConfigFromEnv(): JobsConfig {
+  return {
+    jobsTable: requireEnv('JOBS_TABLE'),
+    callbackUrl: requireEnv('CALLBACK_URL'),
+    pushQueueUrl: requireEnv('PUSH_QUEUE_URL'),
+    leaseSeconds: numberEnv('LEASE_SECONDS', 30),
+    maxDeliveries: numberEnv('MAX_DELIVERIES', 5),
+    retentionSeconds: numberEnv('JOB_RETENTION_SECONDS', 1_209_600),
+    consumerTtlSeconds: numberEnv('CONNECTION_TTL_SECONDS', 7500),
+  };
+}
+
+type Status = 'ready' | 'leased' | 'dead' | 'done';
+
+export interface JobItem {
+  queue: string;
+  key: string;
+  id: string;
+  status: Status;
+  order?: string;
+  payload?: unknown;
+  from: string;
+  enqueuedAt: string;
+  /** Leases given so far. */
+  attempt: number;
+  lease?: string;
+  holder?: string;
+  holderClient?: string;
+  deadline?: number;
+  lastError?: string;
+  diedAt?: string;
+  expiresAt: number;
+}
+
+interface ConsumerItem {
+  queue: string;
+  key: string;
+  connectionId: string;
+  clientId: string;
+  prefetch: number;
+  /** Ids of the jobs this connection holds: what `prefetch` is counted against. */
+  leases?: Set<string>;
+  expiresAt: number;
+}
+
+const jobKey = (id: string) => `j#${id}`;
+const consumerKey = (connectionId: string) => `c#${connectionId}`;
+// Fifteen digits of epoch milliseconds sort as text until the year 33658.
+const stamp = (ms: number) => String(ms).padStart(15, '0');
+const readyOrder = (at: number, id: string) => `ready#${stamp(at)}#${id}`;
+const deadOrder = (at: number, id: string) => `dead#${stamp(at)}#${id}`;
+
+/** ExpressionAttributeNames for every `#name` in the expressions (many of the attributes are reserved words). */
+function namesIn(...expressions: (string | undefined)[]): Record<string, string> {
+  const names: Record<string, string> = {};
+  for (const expression of expressions)
+    for (const [, name] of (expression ?? '').matchAll(/#(\w+)/g)) names[`#${name}`] = name as string;
+  return names;
+}
+
+function update(
+  table: string,
+  key: Record<string, string>,
+  set: string,
+  condition: string,
+  values: Record<string, unknown>,
+  returnValues: 'ALL_NEW' | 'ALL_OLD' | 'NONE' = 'NONE',
+) {
+  return updateIfStill({
+    TableName: table,
+    Key: key,
+    UpdateExpression: set,
+    ConditionExpression: condition,
+    ExpressionAttributeNames: namesIn(set, condition),
+    ExpressionAttributeValues: values,
+    ReturnValues: returnValues,
+  });
+}
+
+// ── Enqueue ──────────────────────────────────────────────────────────────────────────────────────────────────────
+
+export interface JobDraft {
+  queue: string;
+  payload: unknown;
+  from: string;
+  /** The producer's idempotency key: the same key on the same queue never makes a second job. */
+  key?: string;
+  delaySeconds?: number;
+}
+
+/** Stores a job and offers it to the queue's consumers (at once, or when its delay is over); returns its id. */
+export async function enqueueJob(config: JobsConfig, draft: JobDraft, now = Date.now()): Promise<string> {
+  const id = messageIdFor(draft.from, draft.key, newSeq(now));
+  const readyAt = now + (draft.delaySeconds ?? 0) * 1000;
+  // The timer first: a job that will be ready later always has something that offers it then.
+  if (readyAt > now) await enqueueTimer(config.pushQueueUrl, { kind: 'ready', queue: draft.queue, at: readyAt }, now);
+  const item: JobItem = {
+    queue: draft.queue,
+    key: jobKey(id),
+    id,
+    status: 'ready',
+    order: readyOrder(readyAt, id),
+    payload: draft.payload,
+    from: draft.from,
+    enqueuedAt: new Date(now).toISOString(),
+    attempt: 0,
+    expiresAt: Math.floor(now / 1000) + config.retentionSeconds,
+  };
+  try {
+    await dynamo.send(
+      new PutCommand({
+        TableName: config.jobsTable,
+        Item: item,
+        ConditionExpression: 'attribute_not_exists(#key)',
+        ExpressionAttributeNames: { '#key': 'key' },
+      }),
+    );
+  } catch (err) {
+    if (err instanceof ConditionalCheckFailedException) return id;
+    if ((err as Error).name === 'ItemCollectionSizeLimitExceededException')
+      throw new ProtocolError('QueueFull', `queue: '${draft.queue}' holds 10 GB of jobs; try again later`);
+    throw err;
+  }
+  if (readyAt <= now) await dispatch(config, draft.queue, now);
+  return id;
+}
+
+// ── Consumers ────────────────────────────────────────────────────────────────────────────────────────────────────
+
+/** Makes a connection a consumer of `queue` holding up to `prefetch` jobs (again: changes its prefetch), and offers it work. */
+export async function consume(
+  config: JobsConfig,
+  connectionsTable: string,
+  consumer: { queue: string; prefetch: number; clientId: string; connectionId: string },
+  now = Date.now(),
+): Promise<void> {
+  const { queue, prefetch, clientId, connectionId } = consumer;
+  const set = 'SET #prefetch = :p, #clientId = :c, #connectionId = :id, #expiresAt = :e';
+  await dynamo.send(
+    new UpdateCommand({
+      TableName: config.jobsTable,
+      Key: { queue, key: consumerKey(connectionId) },
+      UpdateExpression: set,
+      ExpressionAttributeNames: namesIn(set),
+      ExpressionAttributeValues: {
+        ':p': prefetch,
+        ':c': clientId,
+        ':id': connectionId,
+        ':e': Math.floor(now / 1000) + config.consumerTtlSeconds,
+      },
+    }),
+  );
+  // $disconnect reads the queues from the connection's row to give its leases back.
+  await update(connectionsTable, { clientId, connectionId }, 'ADD #queues :q', 'attribute_exists(#connectionId)', {
+    ':q': new Set([queue]),
+  });
+  await dispatch(config, queue, now);
+}
+
+/** Stops offering `queue`'s jobs to a connection; the jobs it holds stay its own until it acks, nacks or lets them expire. */
+export async function cancel(config: JobsConfig, queue: string, connectionId: string): Promise<void> {
+  await update(
+    config.jobsTable,
+    { queue, key: consumerKey(connectionId) },
+    'SET #prefetch = :zero',
+    'attribute_exists(#key)',
+    {
+      ':zero': 0,
+    },
+  );
+}
+
+/** A connection that has gone: it consumes no more, and every job it held is given back (offered again) at once. */
+export async function releaseConnection(
+  config: JobsConfig,
+  queues: Iterable<string>,
+  connectionId: string,
+): Promise<void> {
+  await Promise.all(
+    [...queues].map(async (queue) => {
+      const old = await dynamo.send(
+        new DeleteCommand({
+          TableName: config.jobsTable,
+          Key: { queue, key: consumerKey(connectionId) },
+          ReturnValues: 'ALL_OLD',
+        }),
+      );
+      const held = [...((old.Attributes as ConsumerItem | undefined)?.leases ?? [])];
+      const given = await Promise.all(
+        held.map(async (id) => {
+          const job = await jobOf(config, queue, id);
+          if (job?.status !== 'leased' || job.holder !== connectionId || !job.lease) return false;
+          return (await endLease(config, job, job.lease, { reason: 'consumer disconnected' })) === 'ready';
+        }),
+      );
+      if (given.includes(true)) await dispatch(config, queue);
+    }),
+  );
+}
+
+/** Frees a connection's place held by a job (its lease ended, or never began). */
+async function release(config: JobsConfig, queue: string, connectionId: string, id: string): Promise<void> {
+  await update(
+    config.jobsTable,
+    { queue, key: consumerKey(connectionId) },
+    'DELETE #leases :j',
+    'attribute_exists(#key)',
+    {
+      ':j': new Set([id]),
+    },
+  );
+}
+
+// ── Dispatch ─────────────────────────────────────────────────────────────────────────────────────────────────────
+
+/** Rounds of dispatch that meet a concurrent dispatch before it leaves the rest to a timer a second later. */
+const DISPATCH_ROUNDS = 3;
+
+/**
+ * Leases `queue`'s ready jobs, oldest first, to its consumers with room, and pushes them. Every function that
+ * makes a job ready or a consumer's room calls it after its own write, so a ready job and a consumer with room
+ * always meet: whichever was written second sees the other (both reads are strongly consistent). Returns how many
+ * jobs it leased.
+ */
+export async function dispatch(config: JobsConfig, queue: string, now = Date.now()): Promise<number> {
+  let leased = 0;
+  for (let round = 0; round < DISPATCH_ROUNDS; round++) {
+    const rooms = shuffle(await consumersWithRoom(config, queue, now));
+    const total = rooms.reduce((sum, r) => sum + r.room, 0);
+    if (total === 0) return leased;
+    const ready = await readyJobs(config, queue, total, now);
+    if (ready.length === 0) return leased;
+    const assignments = assign(ready, rooms);
+    const deadline = now + config.leaseSeconds * 1000;
+    const leases = assignments.map(({ job, consumer }) => ({ ...job, lease: newLease(), consumer }));
+    // The deadline's timer before any lease: no lease can exist without the check that ends it.
+    await enqueueTimer(
+      config.pushQueueUrl,
+      {
+        kind: 'leases',
+        at: deadline,
+        leases: leases.map(({ id, lease, consumer }) => ({ queue, id, lease, connectionId: consumer.connectionId })),
+      },
+      now,
+    );
+    const outcomes = await Promise.all(leases.map((l) => leaseJob(config, queue, l, deadline)));
+    leased += outcomes.filter((o) => o === 'leased').length;
+    if (!outcomes.some((o) => o === 'contended')) return leased;
+  }
+  // Another dispatch kept taking the same jobs or places: look again a second later rather than leave a ready job
+  // beside a consumer with room.
+  await enqueueTimer(config.pushQueueUrl, { kind: 'ready', queue, at: now + 1000 }, now);
+  return leased;
+}
+
+async function consumersWithRoom(config: JobsConfig, queue: string, now: number) {
+  const rooms: { consumer: ConsumerItem; room: number }[] = [];
+  for await (const item of queryItems({
+    TableName: config.jobsTable,
+    KeyConditionExpression: '#queue = :q AND begins_with(#key, :c)',
+    ExpressionAttributeNames: { '#queue': 'queue', '#key': 'key' },
+    ExpressionAttributeValues: { ':q': queue, ':c': 'c#' },
+    ConsistentRead: true,
+  })) {
+    const consumer = item as unknown as ConsumerItem;
+    if (consumer.expiresAt * 1000 <= now) continue;
+    const room = consumer.prefetch - (consumer.leases?.size ?? 0);
+    if (room > 0) rooms.push({ consumer, room });
+  }
+  return rooms;
+}
+
+async function readyJobs(config: JobsConfig, queue: string, limit: number, now: number) {
+  const jobs: { id: string; order: string }[] = [];
+  for await (const item of queryItems({
+    TableName: config.jobsTable,
+    IndexName: JOBS_BY_ORDER_INDEX,
+    KeyConditionExpression: '#queue = :q AND #order BETWEEN :from AND :to',
+    ExpressionAttributeNames: { '#queue': 'queue', '#order': 'order' },
+    ExpressionAttributeValues: { ':q': queue, ':from': 'ready#', ':to': `ready#${stamp(now)}#~` },
+    ConsistentRead: true,
+    Limit: limit,
+  })) {
+    jobs.push({ id: (item.key as string).slice(2), order: item.order as string });
+    if (jobs.length === limit) break;
+  }
+  return jobs;
+}
+
+/** Hands jobs to consumers in turn, one each while they have room: three drivers with room for one get one each. */
+function assign<J, C extends { consumer: ConsumerItem; room: number }>(jobs: J[], rooms: C[]) {
+  const left = rooms.map((r) => ({ ...r }));
+  const out: { job: J; consumer: ConsumerItem }[] = [];
+  let turn = 0;
+  for (const job of jobs) {
+    while ((left[turn % left.length] as C).room === 0) turn++;
+    const slot = left[turn % left.length] as C;
+    slot.room--;
+    out.push({ job, consumer: slot.consumer });
+    turn++;
+  }
+  return out;
+}
+
+function shuffle<T>(items: T[]): T[] {
+  for (let i = items.length - 1; i > 0; i--) {
+    const j = Math.floor(Math.random() * (i + 1));
+    [items[i], items[j]] = [items[j] as T, items[i] as T];
+  }
+  return items;
+}
+
+const newLease = () => randomBytes(12).toString('base64url');
+
+/**
+ * One lease: a place in the consumer (its `prefetch` holds), then the job (still ready with the order it was read
+ * with), then the push. A place taken for a job that went to someone else is given back; one left behind by a crash
+ * is freed by the lease's timer.
+ */
+async function leaseJob(
+  config: JobsConfig,
+  queue: string,
+  { id, order, lease, consumer }: { id: string; order: string; lease: string; consumer: ConsumerItem },
+  deadline: number,
+): Promise<'leased' | 'contended' | 'gone'> {
+  const { connectionId, clientId } = consumer;
+  const placed = await update(
+    config.jobsTable,
+    { queue, key: consumerKey(connectionId) },
+    'ADD #leases :j',
+    '#prefetch > :zero AND (attribute_not_exists(#leases) OR size(#leases) < #prefetch)',
+    { ':j': new Set([id]), ':zero': 0 },
+  );
+  if (!placed) return 'contended';
+  const job = (await update(
+    config.jobsTable,
+    { queue, key: jobKey(id) },
+    'SET #status = :leased, #lease = :l, #holder = :h, #holderClient = :c, #deadline = :d, #attempt = #attempt + :one REMOVE #order',
+    '#order = :o',
+    { ':leased': 'leased', ':l': lease, ':h': connectionId, ':c': clientId, ':d': deadline, ':one': 1, ':o': order },
+    'ALL_NEW',
+  )) as JobItem | undefined;
+  if (!job) {
+    await release(config, queue, connectionId, id);
+    return 'contended';
+  }
+  if ((await pushFrame(config.callbackUrl, connectionId, JSON.stringify(jobFrame(job)))) === 'gone') {
+    // Nobody saw it: the lease does not count as an attempt.
+    logger.info('consumer gone; job given back', { queue, id, connectionId });
+    await endLease(config, job, lease, { reason: 'consumer gone', uncounted: true });
+    await dynamo.send(
+      new DeleteCommand({ TableName: config.jobsTable, Key: { queue, key: consumerKey(connectionId) } }),
+    );
+    return 'contended';
+  }
+  return 'leased';
+}
+
+export function jobFrame(job: JobItem): JobFrame {
+  return {
+    type: 'job',
+    queue: job.queue,
+    id: job.id,
+    lease: job.lease ?? '',
+    payload: job.payload,
+    from: job.from,
+    enqueuedAt: job.enqueuedAt,
+    attempt: job.attempt,
+    deadline: new Date(job.deadline ?? 0).toISOString(),
+  };
+}
+
+// ── Leases ───────────────────────────────────────────────────────────────────────────────────────────────────────
+
+async function jobOf(config: JobsConfig, queue: string, id: string): Promise<JobItem | undefined> {
+  const result = await dynamo.send(
+    new GetCommand({ TableName: config.jobsTable, Key: { queue, key: jobKey(id) }, ConsistentRead: true }),
+  );
+  return result.Item as JobItem | undefined;
+}
+
+const CURRENT = '#lease = :l AND #status = :leased';
+
+/**
+ * Ends a lease that is still current without completing the job: back to ready (after `delaySeconds`) or, when it
+ * had its last delivery, dead. Frees the holder's place. Returns what became of the job, or `stale`.
+ */
+async function endLease(
+  config: JobsConfig,
+  job: Pick<JobItem, 'queue' | 'id'>,
+  lease: string,
+  options: { delaySeconds?: number; reason: string; uncounted?: boolean; clientId?: string },
+  now = Date.now(),
+): Promise<'ready' | 'dead' | 'stale'> {
+  const { queue, id } = job;
+  const key = { queue, key: jobKey(id) };
+  const owner = options.clientId === undefined ? '' : ' AND #holderClient = :c';
+  const values = {
+    ':l': lease,
+    ':leased': 'leased',
+    ':why': options.reason,
+    ...(options.clientId === undefined ? {} : { ':c': options.clientId }),
+  };
+  const free = 'REMOVE #lease, #holder, #holderClient, #deadline';
+  const readyAt = now + (options.delaySeconds ?? 0) * 1000;
+  const back = (await update(
+    config.jobsTable,
+    key,
+    `SET #status = :ready, #order = :o, #lastError = :why${options.uncounted ? ', #attempt = #attempt - :one' : ''} ${free}`,
+    `${CURRENT}${owner}${options.uncounted ? '' : ' AND #attempt < :max'}`,
+    {
+      ...values,
+      ':ready': 'ready',
+      ':o': readyOrder(readyAt, id),
+      ...(options.uncounted ? { ':one': 1 } : { ':max': config.maxDeliveries }),
+    },
+    'ALL_OLD',
+  )) as JobItem | undefined;
+  const dead =
+    back ??
+    ((await update(
+      config.jobsTable,
+      key,
+      `SET #status = :dead, #order = :o, #lastError = :why, #diedAt = :at ${free}`,
+      `${CURRENT}${owner}`,
+      { ...values, ':dead': 'dead', ':o': deadOrder(now, id), ':at': new Date(now).toISOString() },
+      'ALL_OLD',
+    )) as JobItem | undefined);
+  const old = back ?? dead;
+  if (!old) return 'stale';
+  if (old.holder) await release(config, queue, old.holder, id);
+  if (back) {
+    if (readyAt > now) await enqueueTimer(config.pushQueueUrl, { kind: 'ready', queue, at: readyAt }, now);
+    return 'ready';
+  }
+  logger.warn('job dead-lettered', { queue, id, attempts: old.attempt, reason: options.reason });
+  return 'dead';
+}
+
+/** Why a lease was refused, from the job as it is now; names the field the client got wrong. */
+async function staleLease(config: JobsConfig, queue: string, id: string, clientId: string): Promise<ProtocolError> {
+  const job = await jobOf(config, queue, id);
+  const why =
+    job === undefined
+      ? `id: no job '${id}' in queue '${queue}'`
+      : job.status === 'done'
+        ? `lease: job '${id}' is already completed`
+        : job.status === 'dead'
+          ? `lease: job '${id}' was dead-lettered`
+          : job.status === 'ready'
+            ? `lease: not current; job '${id}' is not leased (it waits to be offered again)`
+            : job.holderClient === clientId
+              ? `lease: not current; job '${id}' was leased again (attempt ${job.attempt})`
+              : `lease: not current; job '${id}' is leased to another consumer`;
+  return new ProtocolError('StaleLease', why);
+}
+
+export interface LeaseRef {
+  queue: string;
+  id: string;
+  lease: string;
+  clientId: string;
+}
+
+/** `ack` of a job: completes it for good (a keyed job leaves a tombstone, so its key cannot make it again). */
+export async function completeJob(config: JobsConfig, ref: LeaseRef): Promise<void> {
+  const { queue, id, lease, clientId } = ref;
+  const key = { queue, key: jobKey(id) };
+  const condition = `${CURRENT} AND #holderClient = :c`;
+  const values = { ':l': lease, ':leased': 'leased', ':c': clientId };
+  let old: JobItem | undefined;
+  if (id.startsWith('k')) {
+    old = (await update(
+      config.jobsTable,
+      key,
+      'SET #status = :done REMOVE #payload, #order, #lease, #holder, #holderClient, #deadline',
+      condition,
+      { ...values, ':done': 'done' },
+      'ALL_OLD',
+    )) as JobItem | undefined;
+  } else {
+    try {
+      const result = await dynamo.send(
+        new DeleteCommand({
+          TableName: config.jobsTable,
+          Key: key,
+          ConditionExpression: condition,
+          ExpressionAttributeNames: namesIn(condition),
+          ExpressionAttributeValues: values,
+          ReturnValues: 'ALL_OLD',
+        }),
+      );
+      old = result.Attributes as JobItem | undefined;
+    } catch (err) {
+      if (!(err instanceof ConditionalCheckFailedException)) throw err;
+    }
+  }
+  if (!old) throw await staleLease(config, queue, id, clientId);
+  if (old.holder) await release(config, queue, old.holder, id);
+  await dispatch(config, queue);
+}
+
+/** `nack`: gives the job back, to be offered again after `delaySeconds` (or dead-lettered if that was its last delivery). */
+export async function releaseJob(
+  config: JobsConfig,
+  ref: LeaseRef,
+  options: { delaySeconds?: number; reason?: string },
+): Promise<'ready' | 'dead'> {
+  const ended = await endLease(config, ref, ref.lease, {
+    delaySeconds: options.delaySeconds,
+    reason: options.reason ?? 'nacked',
+    clientId: ref.clientId,
+  });
+  if (ended === 'stale') throw await staleLease(config, ref.queue, ref.id, ref.clientId);
+  // The holder's place is free either way, and the job may be ready at once.
+  await dispatch(config, ref.queue);
+  return ended;
+}
+
+/** `extend`: the lease's deadline becomes `seconds` from now; returns it. */
+export async function extendLease(
+  config: JobsConfig,
+  ref: LeaseRef,
+  seconds: number,
+  now = Date.now(),
+): Promise<number> {
+  const deadline = now + seconds * 1000;
+  const done = await update(
+    config.jobsTable,
+    { queue: ref.queue, key: jobKey(ref.id) },
+    'SET #deadline = :d',
+    `${CURRENT} AND #holderClient = :c`,
+    { ':d': deadline, ':l': ref.lease, ':leased': 'leased', ':c': ref.clientId },
+  );
+  if (!done) throw await staleLease(config, ref.queue, ref.id, ref.clientId);
+  return deadline;
+}
+
+// ── Timers ───────────────────────────────────────────────────────────────────────────────────────────────────────
+
+/** A deadline checked this early is taken as come: SQS rounds delays to seconds. */
+const DEADLINE_SLACK_MS = 250;
+
+/**
+ * Lease deadlines that have come (redeliver, off the push queue): a lease still current whose deadline has not
+ * moved is ended (offered again, or dead-lettered after its last delivery); one that was extended is waited for
+ * again; one that already ended only makes sure its place in the consumer is free.
+ */
+export async function checkLeases(
+  config: JobsConfig,
+  at: number,
+  leases: LeaseTimer[],
+  now = Date.now(),
+): Promise<void> {
+  if (at > now + 1000) {
+    await enqueueTimer(config.pushQueueUrl, { kind: 'leases', at, leases }, now);
+    return;
+  }
+  const queues = new Set<string>();
+  const later: { at: number; lease: LeaseTimer }[] = [];
+  await Promise.all(
+    leases.map(async (timer) => {
+      const job = await jobOf(config, timer.queue, timer.id);
+      if (job?.status !== 'leased' || job.lease !== timer.lease) {
+        if (job?.status !== 'leased' || job.holder !== timer.connectionId)
+          await release(config, timer.queue, timer.connectionId, timer.id);
+        return;
+      }
+      if ((job.deadline ?? 0) > now + DEADLINE_SLACK_MS) {
+        later.push({ at: job.deadline ?? now, lease: timer });
+        return;
+      }
+      const ended = await endLease(config, job, timer.lease, { reason: 'lease expired' }, now);
+      if (ended !== 'stale') queues.add(timer.queue);
+    }),
+  );
+  for (const { at: when, lease } of later)
+    await enqueueTimer(config.pushQueueUrl, { kind: 'leases', at: when, leases: [lease] }, now);
+  for (const queue of queues) await dispatch(config, queue, now);
+}
+
+/** The end of a delay (a delayed enqueue or nack), or a dispatch that met contention: offer what is ready now. */
+export async function readyTimer(config: JobsConfig, queue: string, at: number, now = Date.now()): Promise<void> {
+  if (at > now + 1000) await enqueueTimer(config.pushQueueUrl, { kind: 'ready', queue, at }, now);
+  else await dispatch(config, queue, now);
+}
+
+// ── Dead letters ─────────────────────────────────────────────────────────────────────────────────────────────────
+
+export interface DeadJob {
+  id: string;
+  attempts: number;
+  lastError?: string;
+  diedAt?: string;
+  enqueuedAt: string;
+  payload: unknown;
+}
+
+/** A queue's dead jobs, oldest death first. */
+export async function deadJobs(config: JobsConfig, queue: string): Promise<DeadJob[]> {
+  const dead: DeadJob[] = [];
+  for await (const item of queryItems({
+    TableName: config.jobsTable,
+    IndexName: JOBS_BY_ORDER_INDEX,
+    KeyConditionExpression: '#queue = :q AND begins_with(#order, :d)',
+    ExpressionAttributeNames: { '#queue': 'queue', '#order': 'order' },
+    ExpressionAttributeValues: { ':q': queue, ':d': 'dead#' },
+    ConsistentRead: true,
+  })) {
+    const job = await jobOf(config, queue, (item.key as string).slice(2));
+    if (job?.status !== 'dead') continue;
+    dead.push({
+      id: job.id,
+      attempts: job.attempt,
+      lastError: job.lastError,
+      diedAt: job.diedAt,
+      enqueuedAt: job.enqueuedAt,
+      payload: job.payload,
+    });
+  }
+  return dead;
+}
+
+/** Brings dead jobs (all of the queue's, or those named) back to ready with a fresh count of deliveries. */
+export async function redrive(config: JobsConfig, queue: string, ids?: string[], now = Date.now()): Promise<number> {
+  const targets = ids ?? (await deadJobs(config, queue)).map((j) => j.id);
+  let count = 0;
+  for (const id of targets) {
+    const back = await update(
+      config.jobsTable,
+      { queue, key: jobKey(id) },
+      'SET #status = :ready, #order = :o, #attempt = :zero REMOVE #diedAt',
+      '#status = :dead',
+      { ':ready': 'ready', ':o': readyOrder(now, id), ':zero': 0, ':dead': 'dead' },
+    );
+    if (back) count++;
+  }
+  if (count > 0) await dispatch(config, queue, now);
+  return count;
+}
+
+/** Deletes dead jobs for good (all of the queue's, or those named). */
+export async function purgeDead(config: JobsConfig, queue: string, ids?: string[]): Promise<number> {
+  const targets = ids ?? (await deadJobs(config, queue)).map((j) => j.id);
+  let count = 0;
+  for (const id of targets) {
+    try {
+      await dynamo.send(
+        new DeleteCommand({
+          TableName: config.jobsTable,
+          Key: { queue, key: jobKey(id) },
+          ConditionExpression: '#status = :dead',
+          ExpressionAttributeNames: { '#status': 'status' },
+          ExpressionAttributeValues: { ':dead': 'dead' },
+        }),
+      );
+      count++;
+    } catch (err) {
+      if (!(err instanceof ConditionalCheckFailedException)) throw err;
+    }
+  }
+  return count;
+}
