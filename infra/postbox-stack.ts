@@ -479,6 +479,11 @@ export class PostboxStack extends Stack {
     output('IngestQueueName', queue.queueName, 'FIFO queue between publish/send and deliver');
     output('DeadLetterQueueName', this.messageQueue.deadLetterQueue.queueName, 'Messages that failed delivery');
     output('PushQueueName', this.pushQueue.queue.queueName, 'Delayed catch-ups and re-pushes for redeliver');
+    output(
+      'PushQueueUrl',
+      this.pushQueue.queue.queueUrl,
+      'Delayed work: catch-ups, re-pushes, job timers (npm run queue)',
+    );
   }
 }
 

@@ -3,6 +3,7 @@ import type { ConnectionFaults } from './gateway/faults.js';
 import { startGateway } from './gateway/index.js';
 import type { Gateway, GatewayLimits, Invoke } from './gateway/types.js';
 import { LambdaRuntime, type LogSink, runtimeEnvironment, terminalSink } from './lambda/index.js';
+import { writeRuntimeInfo } from './runtime-info.js';
 import { type RequestObserver, recordSecret, type Services, sqsClientFor, startServices } from './services/index.js';
 import { Spy } from './spy.js';
 import { startEventSources } from './sqs/index.js';
@@ -134,6 +135,20 @@ export async function startLocal(options: StartLocalOptions = {}): Promise<Local
     });
     stops.push(() => gateway.stop());
     gatewayBaseUrl = gateway.httpUrl;
+
+    if (options.dataDir && !options.inMemory) {
+      const forget = writeRuntimeInfo(options.dataDir, {
+        pid: process.pid,
+        httpUrl: gateway.httpUrl,
+        sqs: endpoints.sqs,
+        dynamodb: endpoints.dynamodb,
+        region: model.region,
+        cdkOut: resolve(options.cdkOut ?? 'cdk.out'),
+        stack: options.stack,
+        physical: [...model.physical],
+      });
+      stops.push(async () => forget());
+    }
 
     const sqs = sqsClientFor(endpoints);
     stops.push(async () => sqs.destroy());

@@ -82,6 +82,7 @@ describe('outputs', () => {
         'IngestQueueUrl',
         'ProcessedTableName',
         'PushQueueName',
+        'PushQueueUrl',
         'SubscriptionsTableName',
         'TokenSecretArn',
         'WebSocketUrl',
