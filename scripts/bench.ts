@@ -5,7 +5,7 @@ import { costOf } from './bench/cost.js';
 import { startPostbox } from './bench/postbox.js';
 import { startRelay } from './bench/relay.js';
 import { type BenchResults, formatReport, targetsOf } from './bench/report.js';
-import { latency, type Target, throughput } from './bench/scenarios.js';
+import { latency, type Target, throughput, workQueue } from './bench/scenarios.js';
 import { emptySnapshot } from './bench/tally.js';
 
 /**
@@ -20,6 +20,9 @@ const program = new Command('bench')
   .option('--subscribers <n>', 'subscribers of the fan-out topic', positive, 100)
   .option('--latency-messages <n>', 'messages for the latency run', positive, 2_000)
   .option('--low-rate-messages <n>', 'messages for the one-at-a-time run (the low-rate cost)', positive, 200)
+  .option('--jobs <n>', 'jobs for the work-queue run (Postbox only: the relay has no work queues)', positive, 1_000)
+  .option('--consumers <n>', 'consumers of the work-queue run', positive, 3)
+  .option('--prefetch <n>', "each consumer's prefetch in the work-queue run", positive, 10)
   .option('--rate <n>', 'offered rate of the latency run, msg/s', positive, 200)
   .option('--window <n>', 'most publishes awaiting their accepted reply', positive, 8)
   .option('--payload-bytes <n>', 'size of each payload as JSON', positive, 256)
@@ -34,6 +37,9 @@ interface Options {
   subscribers: number;
   latencyMessages: number;
   lowRateMessages: number;
+  jobs: number;
+  consumers: number;
+  prefetch: number;
   rate: number;
   window: number;
   payloadBytes: number;
@@ -114,8 +120,20 @@ async function main(): Promise<void> {
 
   const postbox = await startPostbox(o.concurrency);
   let postboxResults: Awaited<ReturnType<typeof measure>>;
+  let jobs: Awaited<ReturnType<typeof workQueue>>;
   try {
     postboxResults = await measure(postbox.target, o, fanOutMessages);
+    process.stderr.write(`bench: Postbox: work queue, ${o.jobs} jobs, ${o.consumers} consumers\n`);
+    jobs = await workQueue(postbox.target, {
+      runId: Date.now().toString(36),
+      payloadBytes: o.payloadBytes,
+      idleMs: o.idleTimeout,
+      label: 'f',
+      jobs: o.jobs,
+      consumers: o.consumers,
+      prefetch: o.prefetch,
+      window: o.window,
+    });
   } finally {
     await postbox.stop();
   }
@@ -135,7 +153,9 @@ async function main(): Promise<void> {
     postbox: postboxResults,
     relay: relayResults,
     lowRateMessages: o.lowRateMessages,
+    jobs,
     cost: {
+      jobs: costOf(jobs.tally ?? emptySnapshot(), jobs.completed, jobs.messagesIn, postbox.memoryMb),
       oneToOne: price(postboxResults.oneToOne),
       fanOut: price(postboxResults.fanOut),
       lowRate: price(postboxResults.lowRate),

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
-import { DeleteCommand, GetCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { BatchGetCommand, DeleteCommand, GetCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { dynamo } from './clients.js';
 import { numberEnv, requireEnv } from './env.js';
 import { ProtocolError } from './errors.js';
@@ -158,7 +158,7 @@ export async function enqueueJob(config: JobsConfig, draft: JobDraft, now = Date
       throw new ProtocolError('QueueFull', `queue: '${draft.queue}' holds 10 GB of jobs; try again later`);
     throw err;
   }
-  if (readyAt <= now) await dispatch(config, draft.queue, now);
+  if (readyAt <= now) await offer(config, draft.queue, { id, order: item.order as string }, now);
   return id;
 }
 
@@ -173,7 +173,7 @@ export async function consume(
 ): Promise<void> {
   const { queue, prefetch, clientId, connectionId } = consumer;
   const set = 'SET #prefetch = :p, #clientId = :c, #connectionId = :id, #expiresAt = :e';
-  await dynamo.send(
+  const { Attributes } = await dynamo.send(
     new UpdateCommand({
       TableName: config.jobsTable,
       Key: { queue, key: consumerKey(connectionId) },
@@ -185,13 +185,15 @@ export async function consume(
         ':id': connectionId,
         ':e': Math.floor(now / 1000) + config.consumerTtlSeconds,
       },
+      ReturnValues: 'ALL_NEW',
     }),
   );
+  const held = (Attributes as ConsumerItem | undefined)?.leases?.size ?? 0;
   // $disconnect reads the queues from the connection's row to give its leases back.
   await update(connectionsTable, { clientId, connectionId }, 'ADD #queues :q', 'attribute_exists(#connectionId)', {
     ':q': new Set([queue]),
   });
-  await dispatch(config, queue, now);
+  await fill(config, queue, { connectionId, clientId }, prefetch - held, now);
 }
 
 /** Stops offering `queue`'s jobs to a connection; the jobs it holds stay its own until it acks, nacks or lets them expire. */
@@ -227,7 +229,7 @@ export async function releaseConnection(
         held.map(async (id) => {
           const job = await jobOf(config, queue, id);
           if (job?.status !== 'leased' || job.holder !== connectionId || !job.lease) return false;
-          return (await endLease(config, job, job.lease, { reason: 'consumer disconnected' })) === 'ready';
+          return (await endLease(config, job, job.lease, { reason: 'consumer disconnected' })).status === 'ready';
         }),
       );
       if (given.includes(true)) await dispatch(config, queue);
@@ -252,12 +254,20 @@ async function release(config: JobsConfig, queue: string, connectionId: string, 
 
 /** Rounds of dispatch that meet a concurrent dispatch before it leaves the rest to a timer a second later. */
 const DISPATCH_ROUNDS = 3;
+/** Ready jobs a consumer's fill reads beyond its room, to fall back on when another dispatch takes one first. */
+const FILL_SPARE = 2;
+
+type Outcome = 'leased' | 'full' | 'taken' | 'gone';
+type Holder = Pick<ConsumerItem, 'connectionId' | 'clientId'>;
 
 /**
- * Leases `queue`'s ready jobs, oldest first, to its consumers with room, and pushes them. Every function that
- * makes a job ready or a consumer's room calls it after its own write, so a ready job and a consumer with room
- * always meet: whichever was written second sees the other (both reads are strongly consistent). Returns how many
- * jobs it leased.
+ * Every function that makes a job ready or a consumer's room offers work after its own write, so a ready job and a
+ * consumer with room always meet: whichever was written second sees the other (both reads are strongly
+ * consistent). Most only need part of the picture: an enqueue offers its one job ({@link offer}); an ack, a nack or
+ * a consume fills the one consumer whose room it made ({@link fill}); the rest (deadlines, drops, delays, redrives)
+ * look at the whole queue ({@link dispatch}).
+ *
+ * `dispatch` leases the queue's ready jobs, oldest first, to its consumers with room, in turn. Returns how many.
  */
 export async function dispatch(config: JobsConfig, queue: string, now = Date.now()): Promise<number> {
   let leased = 0;
@@ -267,27 +277,74 @@ export async function dispatch(config: JobsConfig, queue: string, now = Date.now
     if (total === 0) return leased;
     const ready = await readyJobs(config, queue, total, now);
     if (ready.length === 0) return leased;
-    const assignments = assign(ready, rooms);
-    const deadline = now + config.leaseSeconds * 1000;
-    const leases = assignments.map(({ job, consumer }) => ({ ...job, lease: newLease(), consumer }));
-    // The deadline's timer before any lease: no lease can exist without the check that ends it.
-    await enqueueTimer(
-      config.pushQueueUrl,
-      {
-        kind: 'leases',
-        at: deadline,
-        leases: leases.map(({ id, lease, consumer }) => ({ queue, id, lease, connectionId: consumer.connectionId })),
-      },
+    const outcomes = await leaseAll(
+      config,
+      queue,
+      assign(ready, rooms).map(({ job, consumer }) => ({ ...job, consumer })),
       now,
     );
-    const outcomes = await Promise.all(leases.map((l) => leaseJob(config, queue, l, deadline)));
     leased += outcomes.filter((o) => o === 'leased').length;
-    if (!outcomes.some((o) => o === 'contended')) return leased;
+    if (outcomes.every((o) => o === 'leased')) return leased;
   }
   // Another dispatch kept taking the same jobs or places: look again a second later rather than leave a ready job
   // beside a consumer with room.
   await enqueueTimer(config.pushQueueUrl, { kind: 'ready', queue, at: now + 1000 }, now);
   return leased;
+}
+
+/** A job just made ready: to the first consumer with room. Older ready jobs exist only while no consumer has room. */
+async function offer(config: JobsConfig, queue: string, job: { id: string; order: string }, now: number) {
+  for (const { consumer } of shuffle(await consumersWithRoom(config, queue, now))) {
+    const [outcome] = await leaseAll(config, queue, [{ ...job, consumer }], now);
+    if (outcome === 'leased' || outcome === 'taken') return;
+    // Given back with a new order by a consumer that turned out gone: the whole queue, then.
+    if (outcome === 'gone') return void (await dispatch(config, queue, now));
+  }
+}
+
+/** A consumer with `room` new places: the oldest ready jobs, to it alone (any other consumer with room has been filled). */
+async function fill(config: JobsConfig, queue: string, consumer: Holder, room: number, now = Date.now()) {
+  if (room <= 0) return;
+  const ready = await readyJobs(config, queue, room + FILL_SPARE, now);
+  let left = room;
+  let next = 0;
+  while (left > 0 && next < ready.length) {
+    const batch = ready.slice(next, next + left);
+    next += batch.length;
+    const outcomes = await leaseAll(
+      config,
+      queue,
+      batch.map((job) => ({ ...job, consumer })),
+      now,
+    );
+    left -= outcomes.filter((o) => o === 'leased').length;
+    if (outcomes.some((o) => o === 'full' || o === 'gone')) return;
+  }
+  // Others took every job read, and more may be ready.
+  if (left > 0 && ready.length === room + FILL_SPARE) await dispatch(config, queue, now);
+}
+
+/** Leases each job to its consumer, after one timer message for all their deadlines. */
+async function leaseAll(
+  config: JobsConfig,
+  queue: string,
+  pairs: { id: string; order: string; consumer: Holder }[],
+  now: number,
+): Promise<Outcome[]> {
+  if (pairs.length === 0) return [];
+  const deadline = now + config.leaseSeconds * 1000;
+  const leases = pairs.map((pair) => ({ ...pair, lease: newLease() }));
+  // The deadline's timer before any lease: no lease can exist without the check that ends it.
+  await enqueueTimer(
+    config.pushQueueUrl,
+    {
+      kind: 'leases',
+      at: deadline,
+      leases: leases.map(({ id, lease, consumer }) => ({ queue, id, lease, connectionId: consumer.connectionId })),
+    },
+    now,
+  );
+  return Promise.all(leases.map((l) => leaseJob(config, queue, l, deadline)));
 }
 
 async function consumersWithRoom(config: JobsConfig, queue: string, now: number) {
@@ -357,9 +414,9 @@ const newLease = () => randomBytes(12).toString('base64url');
 async function leaseJob(
   config: JobsConfig,
   queue: string,
-  { id, order, lease, consumer }: { id: string; order: string; lease: string; consumer: ConsumerItem },
+  { id, order, lease, consumer }: { id: string; order: string; lease: string; consumer: Holder },
   deadline: number,
-): Promise<'leased' | 'contended' | 'gone'> {
+): Promise<Outcome> {
   const { connectionId, clientId } = consumer;
   const placed = await update(
     config.jobsTable,
@@ -368,7 +425,7 @@ async function leaseJob(
     '#prefetch > :zero AND (attribute_not_exists(#leases) OR size(#leases) < #prefetch)',
     { ':j': new Set([id]), ':zero': 0 },
   );
-  if (!placed) return 'contended';
+  if (!placed) return 'full';
   const job = (await update(
     config.jobsTable,
     { queue, key: jobKey(id) },
@@ -379,7 +436,7 @@ async function leaseJob(
   )) as JobItem | undefined;
   if (!job) {
     await release(config, queue, connectionId, id);
-    return 'contended';
+    return 'taken';
   }
   if ((await pushFrame(config.callbackUrl, connectionId, JSON.stringify(jobFrame(job)))) === 'gone') {
     // Nobody saw it: the lease does not count as an attempt.
@@ -388,7 +445,7 @@ async function leaseJob(
     await dynamo.send(
       new DeleteCommand({ TableName: config.jobsTable, Key: { queue, key: consumerKey(connectionId) } }),
     );
-    return 'contended';
+    return 'gone';
   }
   return 'leased';
 }
@@ -428,7 +485,7 @@ async function endLease(
   lease: string,
   options: { delaySeconds?: number; reason: string; uncounted?: boolean; clientId?: string },
   now = Date.now(),
-): Promise<'ready' | 'dead' | 'stale'> {
+): Promise<{ status: 'ready' | 'dead' | 'stale'; holder?: Holder }> {
   const { queue, id } = job;
   const key = { queue, key: jobKey(id) };
   const owner = options.clientId === undefined ? '' : ' AND #holderClient = :c';
@@ -464,14 +521,15 @@ async function endLease(
       'ALL_OLD',
     )) as JobItem | undefined);
   const old = back ?? dead;
-  if (!old) return 'stale';
-  if (old.holder) await release(config, queue, old.holder, id);
+  if (!old) return { status: 'stale' };
+  const holder = old.holder ? { connectionId: old.holder, clientId: old.holderClient ?? '' } : undefined;
+  if (holder) await release(config, queue, holder.connectionId, id);
   if (back) {
     if (readyAt > now) await enqueueTimer(config.pushQueueUrl, { kind: 'ready', queue, at: readyAt }, now);
-    return 'ready';
+    return { status: 'ready', holder };
   }
   logger.warn('job dead-lettered', { queue, id, attempts: old.attempt, reason: options.reason });
-  return 'dead';
+  return { status: 'dead', holder };
 }
 
 /** Why a lease was refused, from the job as it is now; names the field the client got wrong. */
@@ -533,8 +591,10 @@ export async function completeJob(config: JobsConfig, ref: LeaseRef): Promise<vo
     }
   }
   if (!old) throw await staleLease(config, queue, id, clientId);
-  if (old.holder) await release(config, queue, old.holder, id);
-  await dispatch(config, queue);
+  if (!old.holder) return;
+  await release(config, queue, old.holder, id);
+  // The holder's place is free: its next job.
+  await fill(config, queue, { connectionId: old.holder, clientId }, 1);
 }
 
 /** `nack`: gives the job back, to be offered again after `delaySeconds` (or dead-lettered if that was its last delivery). */
@@ -548,10 +608,10 @@ export async function releaseJob(
     reason: options.reason ?? 'nacked',
     clientId: ref.clientId,
   });
-  if (ended === 'stale') throw await staleLease(config, ref.queue, ref.id, ref.clientId);
-  // The holder's place is free either way, and the job may be ready at once.
-  await dispatch(config, ref.queue);
-  return ended;
+  if (ended.status === 'stale') throw await staleLease(config, ref.queue, ref.id, ref.clientId);
+  // The holder's place is free either way, and the job may be ready at once (and go to it again).
+  if (ended.holder) await fill(config, ref.queue, ended.holder, 1);
+  return ended.status;
 }
 
 /** `extend`: the lease's deadline becomes `seconds` from now; returns it. */
@@ -579,27 +639,38 @@ export async function extendLease(
 const DEADLINE_SLACK_MS = 250;
 
 /**
- * Lease deadlines that have come (redeliver, off the push queue): a lease still current whose deadline has not
- * moved is ended (offered again, or dead-lettered after its last delivery); one that was extended is waited for
- * again; one that already ended only makes sure its place in the consumer is free.
+ * Lease deadlines that have come (redeliver, off the push queue; all the timers of one batch together): a lease
+ * still current whose deadline has not moved is ended (offered again, or dead-lettered after its last delivery);
+ * one that was extended is waited for again; one that already ended only makes sure its place in the consumer is
+ * free. The jobs and consumers are read in one BatchGetItem per hundred, and a place is freed only where one is
+ * still held: an acked job's timer costs one read, no write.
  */
 export async function checkLeases(
   config: JobsConfig,
-  at: number,
-  leases: LeaseTimer[],
+  timers: { at: number; leases: LeaseTimer[] }[],
   now = Date.now(),
 ): Promise<void> {
-  if (at > now + 1000) {
-    await enqueueTimer(config.pushQueueUrl, { kind: 'leases', at, leases }, now);
-    return;
+  const due: LeaseTimer[] = [];
+  for (const { at, leases } of timers) {
+    if (at > now + 1000) await enqueueTimer(config.pushQueueUrl, { kind: 'leases', at, leases }, now);
+    else due.push(...leases);
   }
+  if (due.length === 0) return;
+  const items = await itemsOf(config, [
+    ...due.map((t) => ({ queue: t.queue, key: jobKey(t.id) })),
+    ...due.map((t) => ({ queue: t.queue, key: consumerKey(t.connectionId) })),
+  ]);
   const queues = new Set<string>();
   const later: { at: number; lease: LeaseTimer }[] = [];
   await Promise.all(
-    leases.map(async (timer) => {
-      const job = await jobOf(config, timer.queue, timer.id);
+    due.map(async (timer) => {
+      const job = items.get(`${timer.queue}\u0000${jobKey(timer.id)}`) as JobItem | undefined;
       if (job?.status !== 'leased' || job.lease !== timer.lease) {
-        if (job?.status !== 'leased' || job.holder !== timer.connectionId)
+        const consumer = items.get(`${timer.queue}\u0000${consumerKey(timer.connectionId)}`) as
+          | ConsumerItem
+          | undefined;
+        const heldHere = job?.status === 'leased' && job.holder === timer.connectionId;
+        if (consumer?.leases?.has(timer.id) && !heldHere)
           await release(config, timer.queue, timer.connectionId, timer.id);
         return;
       }
@@ -608,12 +679,35 @@ export async function checkLeases(
         return;
       }
       const ended = await endLease(config, job, timer.lease, { reason: 'lease expired' }, now);
-      if (ended !== 'stale') queues.add(timer.queue);
+      if (ended.status !== 'stale') queues.add(timer.queue);
     }),
   );
   for (const { at: when, lease } of later)
     await enqueueTimer(config.pushQueueUrl, { kind: 'leases', at: when, leases: [lease] }, now);
   for (const queue of queues) await dispatch(config, queue, now);
+}
+
+/** BatchGetItem's limit. */
+const GET_BATCH = 100;
+
+/** Items by `queue\0key`, read strongly consistent, a hundred keys a request (what DynamoDB leaves is asked again). */
+async function itemsOf(config: JobsConfig, keys: { queue: string; key: string }[]) {
+  const unique = [...new Map(keys.map((k) => [`${k.queue}\u0000${k.key}`, k])).values()];
+  const found = new Map<string, Record<string, unknown>>();
+  for (let i = 0; i < unique.length; i += GET_BATCH) {
+    let pending: Record<string, unknown>[] = unique.slice(i, i + GET_BATCH);
+    for (let attempt = 0; pending.length > 0; attempt++) {
+      if (attempt > 0) await new Promise((resolve) => setTimeout(resolve, 2 ** attempt * 10));
+      if (attempt > 5) throw new Error(`BatchGetItem left ${pending.length} keys of ${config.jobsTable} unread`);
+      const result = await dynamo.send(
+        new BatchGetCommand({ RequestItems: { [config.jobsTable]: { Keys: pending, ConsistentRead: true } } }),
+      );
+      for (const item of result.Responses?.[config.jobsTable] ?? [])
+        found.set(`${item.queue as string}\u0000${item.key as string}`, item);
+      pending = result.UnprocessedKeys?.[config.jobsTable]?.Keys ?? [];
+    }
+  }
+  return found;
 }
 
 /** The end of a delay (a delayed enqueue or nack), or a dispatch that met contention: offer what is ready now. */

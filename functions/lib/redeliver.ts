@@ -7,7 +7,7 @@ import { checkLeases, type JobsConfig, readyTimer } from './jobs.js';
 import { logger } from './logger.js';
 import { syncedFrame } from './protocol.js';
 import { pushFrame } from './push.js';
-import { enqueueCatchUp, enqueueChecks, jsonOfPush, type PushTarget } from './queue.js';
+import { enqueueCatchUp, enqueueChecks, jsonOfPush, type PushBody, type PushTarget } from './queue.js';
 
 export interface RedeliverConfig {
   inboxTable: string;
@@ -49,6 +49,7 @@ export interface PushRecord {
 export async function redeliverBatch(records: PushRecord[], config: RedeliverConfig): Promise<string[]> {
   const failed: string[] = [];
   const again: PushTarget[] = [];
+  const leaseTimers: { record: PushRecord; timer: Extract<PushBody, { kind: 'leases' }> }[] = [];
   await Promise.all(
     records.map(async (record) => {
       const body = jsonOfPush(record.body);
@@ -64,7 +65,7 @@ export async function redeliverBatch(records: PushRecord[], config: RedeliverCon
         } else if (body.kind === 'write') {
           again.push(...(await writeLate(body.page, body.upTo, config)));
         } else if (body.kind === 'leases') {
-          await checkLeases(config.jobs, body.at, body.leases);
+          leaseTimers.push({ record, timer: body });
         } else if (body.kind === 'ready') {
           await readyTimer(config.jobs, body.queue, body.at);
         } else {
@@ -77,6 +78,15 @@ export async function redeliverBatch(records: PushRecord[], config: RedeliverCon
       }
     }),
   );
+  // The batch's lease deadlines together: one read for all of them.
+  if (leaseTimers.length > 0)
+    await checkLeases(
+      config.jobs,
+      leaseTimers.map((t) => t.timer),
+    ).catch((err: unknown) => {
+      logger.error('lease timers failed', err as Error);
+      failed.push(...leaseTimers.map((t) => t.record.messageId));
+    });
   if (again.length > 0) await enqueueChecks(config.pushQueueUrl, again, config.ackDeadlineSeconds);
   return failed;
 }

@@ -30,6 +30,8 @@ export interface ClientOptions {
    * would batch them. @default false
    */
   batchPublish?: boolean;
+  /** Called on each work-queue `job` frame pushed to this client. */
+  onJob?: (job: Record<string, unknown>, client: BenchClient) => void;
 }
 
 interface Outgoing {
@@ -55,7 +57,7 @@ const APIGW_UNIT = 32 * 1024;
 export class BenchClient {
   readonly #socket: WebSocket;
   readonly #pending = new Map<string, Pending>();
-  readonly #options: Required<Omit<ClientOptions, 'onMessage'>> & Pick<ClientOptions, 'onMessage'>;
+  readonly #options: Required<Omit<ClientOptions, 'onMessage' | 'onJob'>> & Pick<ClientOptions, 'onMessage' | 'onJob'>;
   readonly #outbox: Outgoing[] = [];
   #publishing = false;
   readonly #received = new Set<string>();
@@ -250,6 +252,10 @@ export class BenchClient {
       return;
     }
     if (frame.type === 'synced') return;
+    if (frame.type === 'job') {
+      this.#options.onJob?.(frame, this);
+      return;
+    }
     const pending = typeof frame.ref === 'string' ? this.#pending.get(frame.ref) : undefined;
     if (!pending) {
       // An error with no ref, or API Gateway's own `{"message":"Internal server error",…}` frame (e.g. a throttled

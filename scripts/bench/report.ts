@@ -1,5 +1,5 @@
 import type { CostReport } from './cost.js';
-import type { LatencyResult, ThroughputResult } from './scenarios.js';
+import type { JobsResult, LatencyResult, ThroughputResult } from './scenarios.js';
 import { ratio } from './stats.js';
 
 /** Everything one run measured: Postbox beside the plain relay. */
@@ -17,8 +17,10 @@ export interface BenchResults {
   durationMs: number;
   postbox: Measured;
   relay: Measured;
+  /** (f) the work queue, Postbox only. */
+  jobs: JobsResult;
   /** (a) at the default rate, (b) the fan-out, and one message at a time 1 → 1 (the low-rate cost). */
-  cost: { oneToOne: CostReport; fanOut: CostReport; lowRate: CostReport; batched: CostReport };
+  cost: { oneToOne: CostReport; fanOut: CostReport; lowRate: CostReport; batched: CostReport; jobs: CostReport };
 }
 
 interface Measured {
@@ -49,6 +51,7 @@ export function targetsOf(r: BenchResults) {
       pass: r.postbox.oneToOne.lost + r.postbox.latency.lost + r.postbox.lowRate.lost + r.postbox.batched.lost === 0,
     },
     lostFanOut: { text: '0', pass: r.postbox.fanOut.lost === 0 },
+    jobsOnce: { text: '0 lost, 0 twice', pass: r.jobs.lost === 0 && r.jobs.completedTwice === 0 },
   } satisfies Record<string, Target>;
 }
 
@@ -95,10 +98,24 @@ export function formatReport(r: BenchResults): string {
     section(`(d) 1 → 1 one message at a time, ${r.lowRateMessages} messages`),
     rate('delivered-and-acked msg/s', p.lowRate.ackedPerSecond, q.lowRate.ackedPerSecond),
     lostRow('lost', p.lowRate.lost, q.lowRate.lost, t.lostOneToOne),
+    section(
+      `(f) work queue: 1 producer → ${r.jobs.consumers} consumers (prefetch ${r.jobs.prefetch}), ${r.jobs.enqueued} jobs (Postbox only)`,
+    ),
+    ['completed jobs/s', fixed(r.jobs.completedPerSecond, 0), '', '', '', ''],
+    count('accepted / completed', `${r.jobs.accepted} / ${r.jobs.completed}`, ''),
+    ['lost / completed twice', `${r.jobs.lost} / ${r.jobs.completedTwice}`, '', '', ...verdict(t.jobsOnce)],
+    [
+      'AWS requests per job / $ per million jobs',
+      `${fixed(r.cost.jobs.requestsPerDelivered, 2)} / ${usd(r.cost.jobs.usdPerMillion)}`,
+      '',
+      '',
+      '',
+      '',
+    ],
   ];
-  const incomplete = [p, q].some((x) =>
-    [x.oneToOne, x.latency, x.fanOut, x.lowRate, x.batched].some((phase) => !phase.completed),
-  );
+  const incomplete =
+    [p, q].some((x) => [x.oneToOne, x.latency, x.fanOut, x.lowRate, x.batched].some((phase) => !phase.completed)) ||
+    !r.jobs.finished;
   return [
     `Postbox benchmark: ${r.payloadBytes}-byte payloads, subscribers ack every 50 messages or 20 ms, loopback only`,
     '',
@@ -108,6 +125,11 @@ export function formatReport(r: BenchResults): string {
     `(c) AWS requests and estimated cost per delivered message (Postbox, measured windows of (a), (b), (d), (e))`,
     '',
     table(costRows(r, t)),
+    '',
+    `(f) per completed job: ${r.cost.jobs.lines
+      .filter((l) => l.perDelivered > 0)
+      .map((l) => `${l.kind} ${fixed(l.perDelivered, 2)} (${usd(l.usdPerMillion)}/M)`)
+      .join(', ')}; with its lease timers.`,
     '',
     'Assumptions: us-east-1 list prices (API Gateway $1.00/M messages per 32 KB, SQS $0.40/M per 64 KB chunk,',
     'Lambda $0.20/M + $0.0000133334/GB-s arm64, DynamoDB on-demand $0.625/M WRU, $0.125/M RRU); connection minutes',

@@ -1,6 +1,6 @@
 import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { BenchClient, type ClientOptions, payloadOf } from './client.js';
+import { BenchClient, type BenchPayload, type ClientOptions, payloadOf } from './client.js';
 import { type LatencySummary, summarize } from './stats.js';
 import type { Tally, TallySnapshot } from './tally.js';
 
@@ -197,6 +197,96 @@ export async function latency(
       lost: [...accepted].filter((n) => !subscriber.numbers.has(n)).length,
       duplicatesAfterAck: subscriber.duplicatesAfterAck,
       completed: completed.ok,
+    };
+  } finally {
+    await Promise.all(clients.map((c) => c.close()));
+  }
+}
+
+export interface JobsResult {
+  enqueued: number;
+  accepted: number;
+  consumers: number;
+  prefetch: number;
+  /** Jobs whose `ack` the server answered `completed`. */
+  completed: number;
+  /** Jobs completed more than once (must be 0: a stale lease's ack is refused). */
+  completedTwice: number;
+  lost: number;
+  elapsedMs: number;
+  completedPerSecond: number;
+  finished: boolean;
+  tally?: TallySnapshot;
+  messagesIn: number;
+}
+
+/**
+ * One producer enqueues `jobs` jobs (at most `window` unanswered) on one work queue; `consumers` connections consume
+ * it with `prefetch` and ack each job as it arrives. The bill includes the lease timers, which come off the push
+ * queue a lease (30 s) after each lease: the tally is read `checksAfterMs` after the last completion.
+ */
+export async function workQueue(
+  target: Target,
+  options: Common & { label: string; jobs: number; consumers: number; prefetch: number; window: number },
+): Promise<JobsResult> {
+  const queue = `bench.${options.runId}.${options.label}`;
+  const completed = new Map<number, number>();
+  const onJob = (job: Record<string, unknown>, client: BenchClient) => {
+    const n = (job.payload as BenchPayload).n;
+    client.request({ action: 'ack', queue, id: job.id, lease: job.lease }).then(
+      () => completed.set(n, (completed.get(n) ?? 0) + 1),
+      () => undefined,
+    );
+  };
+  const prefix = `bench-${options.runId}-${options.label}`;
+  const clients: BenchClient[] = [];
+  try {
+    clients.push(await BenchClient.connect(await target.url(`${prefix}-producer`)));
+    for (let i = 0; i < options.consumers; i++)
+      clients.push(await BenchClient.connect(await target.url(`${prefix}-consumer-${i}`), { onJob }));
+    const [producer, ...consumers] = clients as [BenchClient, ...BenchClient[]];
+    await sleep(target.settleMs);
+    for (const consumer of consumers) await consumer.request({ action: 'consume', queue, prefetch: options.prefetch });
+    target.tally?.reset();
+    const inBefore = sumOf(clients, (c) => c.messagesIn);
+    const accepted = new Set<number>();
+    let next = 0;
+    const started = performance.now();
+    const enqueue = async () => {
+      while (next < options.jobs) {
+        const n = next++;
+        try {
+          await producer.request({ action: 'enqueue', queue, payload: payloadOf(n, options.payloadBytes) });
+          accepted.add(n);
+        } catch {
+          // counted as not accepted
+        }
+      }
+    };
+    const enqueued = Promise.all(Array.from({ length: options.window }, enqueue));
+    const finished = await waitUntil(
+      () => next >= options.jobs && completed.size >= accepted.size && accepted.size > 0,
+      () => accepted.size + completed.size,
+      options.idleMs,
+    );
+    const elapsedMs = finished.at - started;
+    await enqueued;
+    await sleep(target.checksAfterMs ?? 0);
+    const tally = target.tally?.snapshot();
+    const messagesIn = sumOf(clients, (c) => c.messagesIn) - inBefore;
+    return {
+      enqueued: options.jobs,
+      accepted: accepted.size,
+      consumers: options.consumers,
+      prefetch: options.prefetch,
+      completed: completed.size,
+      completedTwice: [...completed.values()].filter((count) => count > 1).length,
+      lost: [...accepted].filter((n) => !completed.has(n)).length,
+      elapsedMs,
+      completedPerSecond: completed.size / (elapsedMs / 1000),
+      finished: finished.ok,
+      tally,
+      messagesIn,
     };
   } finally {
     await Promise.all(clients.map((c) => c.close()));
