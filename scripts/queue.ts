@@ -74,6 +74,8 @@ export async function stackTarget(stackName: string, region?: string): Promise<T
   };
 }
 
+const jobsCount = (n: number, kind = '') => `${n} ${kind}job${n === 1 ? '' : 's'}`;
+
 type JobsModule = typeof import('../functions/lib/jobs.js');
 
 interface Options {
@@ -145,11 +147,7 @@ export function program(print: (line: string) => void): Command {
     .action(
       withTarget(async (jobs, config, queue, ids) => {
         const count = await jobs.redrive(config, queue, ids.length > 0 ? ids : undefined);
-        print(
-          opts().json
-            ? JSON.stringify({ redriven: count })
-            : `Redrove ${count} job${count === 1 ? '' : 's'} of ${queue}.`,
-        );
+        print(opts().json ? JSON.stringify({ redriven: count }) : `Redrove ${jobsCount(count)} of ${queue}.`);
       }),
     );
   command
@@ -160,11 +158,7 @@ export function program(print: (line: string) => void): Command {
     .action(
       withTarget(async (jobs, config, queue, ids) => {
         const count = await jobs.purgeDead(config, queue, ids.length > 0 ? ids : undefined);
-        print(
-          opts().json
-            ? JSON.stringify({ purged: count })
-            : `Purged ${count} dead job${count === 1 ? '' : 's'} of ${queue}.`,
-        );
+        print(opts().json ? JSON.stringify({ purged: count }) : `Purged ${jobsCount(count, 'dead ')} of ${queue}.`);
       }),
     );
   return command;

@@ -6,6 +6,17 @@ import { logicalId, referencedId, type Synthesized, synthPostbox } from './helpe
 
 const COMMON_ENV = ['NODE_OPTIONS', 'POWERTOOLS_LOG_LEVEL', 'POWERTOOLS_SERVICE_NAME'];
 
+/** What every function that changes jobs reads. */
+const JOB_ENV = [
+  'JOBS_TABLE',
+  'CALLBACK_URL',
+  'PUSH_QUEUE_URL',
+  'LEASE_SECONDS',
+  'MAX_DELIVERIES',
+  'JOB_RETENTION_SECONDS',
+  'CONNECTION_TTL_SECONDS',
+];
+
 /** docs/architecture.md, "Handlers and their environment": each function gets only what it uses. */
 const ENVIRONMENT: Record<HandlerName, string[]> = {
   authorize: ['TOKEN_SECRET_ARN'],
@@ -16,31 +27,13 @@ const ENVIRONMENT: Record<HandlerName, string[]> = {
     'CONNECTION_TTL_SECONDS',
     'SUBSCRIPTION_TTL_SECONDS',
   ],
-  disconnect: [
-    'CONNECTIONS_TABLE',
-    'JOBS_TABLE',
-    'CALLBACK_URL',
-    'PUSH_QUEUE_URL',
-    'LEASE_SECONDS',
-    'MAX_DELIVERIES',
-    'JOB_RETENTION_SECONDS',
-    'CONNECTION_TTL_SECONDS',
-  ],
+  disconnect: ['CONNECTIONS_TABLE', ...JOB_ENV],
   default: [],
   subscribe: ['SUBSCRIPTIONS_TABLE', 'SUBSCRIPTION_TTL_SECONDS'],
   unsubscribe: ['SUBSCRIPTIONS_TABLE'],
   publish: ['INGEST_QUEUE_URL', 'MAX_PAYLOAD_BYTES'],
   send: ['INGEST_QUEUE_URL', 'MAX_PAYLOAD_BYTES'],
-  ack: [
-    'INBOX_TABLE',
-    'JOBS_TABLE',
-    'CALLBACK_URL',
-    'PUSH_QUEUE_URL',
-    'LEASE_SECONDS',
-    'MAX_DELIVERIES',
-    'JOB_RETENTION_SECONDS',
-    'CONNECTION_TTL_SECONDS',
-  ],
+  ack: ['INBOX_TABLE', ...JOB_ENV],
   replay: ['INBOX_TABLE', 'CALLBACK_URL', 'MAX_PENDING_MESSAGES'],
   deliver: [
     'SUBSCRIPTIONS_TABLE',
@@ -69,53 +62,11 @@ const ENVIRONMENT: Record<HandlerName, string[]> = {
     'JOB_RETENTION_SECONDS',
     'CONNECTION_TTL_SECONDS',
   ],
-  enqueue: [
-    'JOBS_TABLE',
-    'CALLBACK_URL',
-    'PUSH_QUEUE_URL',
-    'LEASE_SECONDS',
-    'MAX_DELIVERIES',
-    'JOB_RETENTION_SECONDS',
-    'CONNECTION_TTL_SECONDS',
-    'MAX_PAYLOAD_BYTES',
-  ],
-  consume: [
-    'CONNECTIONS_TABLE',
-    'JOBS_TABLE',
-    'CALLBACK_URL',
-    'PUSH_QUEUE_URL',
-    'LEASE_SECONDS',
-    'MAX_DELIVERIES',
-    'JOB_RETENTION_SECONDS',
-    'CONNECTION_TTL_SECONDS',
-  ],
-  cancel: [
-    'JOBS_TABLE',
-    'CALLBACK_URL',
-    'PUSH_QUEUE_URL',
-    'LEASE_SECONDS',
-    'MAX_DELIVERIES',
-    'JOB_RETENTION_SECONDS',
-    'CONNECTION_TTL_SECONDS',
-  ],
-  nack: [
-    'JOBS_TABLE',
-    'CALLBACK_URL',
-    'PUSH_QUEUE_URL',
-    'LEASE_SECONDS',
-    'MAX_DELIVERIES',
-    'JOB_RETENTION_SECONDS',
-    'CONNECTION_TTL_SECONDS',
-  ],
-  extend: [
-    'JOBS_TABLE',
-    'CALLBACK_URL',
-    'PUSH_QUEUE_URL',
-    'LEASE_SECONDS',
-    'MAX_DELIVERIES',
-    'JOB_RETENTION_SECONDS',
-    'CONNECTION_TTL_SECONDS',
-  ],
+  enqueue: [...JOB_ENV, 'MAX_PAYLOAD_BYTES'],
+  consume: ['CONNECTIONS_TABLE', ...JOB_ENV],
+  cancel: [...JOB_ENV],
+  nack: [...JOB_ENV],
+  extend: [...JOB_ENV],
 };
 
 /** The parts of `AWS::Lambda::Function` properties these tests read. */
