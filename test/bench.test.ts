@@ -53,6 +53,40 @@ describe('bench capacity estimate', () => {
     estimator.observe('Query', query('nobody'));
     expect(estimator.readUnits).toBe(2);
   });
+
+  it('prices a Query by what its key condition selects: a sort-key prefix, a Limit, a keys-only index', () => {
+    const jobs = { hash: 'queue', range: 'key', lsiKeys: ['order'], lsis: [{ name: 'byOrder', keysOnly: true }] };
+    const estimator = new CapacityEstimator(new Map([['jobs', jobs]]));
+    for (let i = 0; i < 100; i++) {
+      const Item = {
+        queue: { S: 'q' },
+        key: { S: `j#${i}` },
+        order: { S: `ready#${i}` },
+        payload: { S: 'x'.repeat(4000) },
+      };
+      estimator.observe('PutItem', JSON.stringify({ TableName: 'jobs', Item }));
+    }
+    const consumer = { queue: { S: 'q' }, key: { S: 'c#1' }, prefetch: { N: '1' } };
+    estimator.observe('PutItem', JSON.stringify({ TableName: 'jobs', Item: consumer }));
+    const query = (extra: Record<string, unknown>, condition = '#q = :q') =>
+      JSON.stringify({
+        TableName: 'jobs',
+        KeyConditionExpression: condition,
+        ExpressionAttributeNames: { '#q': 'queue', '#k': 'key' },
+        ExpressionAttributeValues: { ':q': { S: 'q' }, ':c': { S: 'c#' } },
+        ConsistentRead: true,
+        ...extra,
+      });
+    const unitsOf = (body: string) => {
+      estimator.resetCounters();
+      estimator.observe('Query', body);
+      return estimator.readUnits;
+    };
+    expect(unitsOf(query({}))).toBe(99); // the whole partition: ~400 KB, strongly consistent
+    expect(unitsOf(query({}, '#q = :q AND begins_with(#k, :c)'))).toBe(1); // the one consumer
+    expect(unitsOf(query({ Limit: 4 }))).toBe(4);
+    expect(unitsOf(query({ IndexName: 'byOrder', Limit: 14 }))).toBe(1); // 14 key entries
+  });
 });
 
 describe('bench cost model', () => {

@@ -254,8 +254,11 @@ async function release(config: JobsConfig, queue: string, connectionId: string, 
 
 /** Rounds of dispatch that meet a concurrent dispatch before it leaves the rest to a timer a second later. */
 const DISPATCH_ROUNDS = 3;
-/** Ready jobs a consumer's fill reads beyond its room, to fall back on when another dispatch takes one first. */
-const FILL_SPARE = 2;
+/**
+ * Ready jobs a consumer's fill reads beyond its room. It tries them in random order: consumers filling at the same
+ * moment then rarely reach for the same job, at the price of taking one of the few oldest rather than the oldest.
+ */
+const FILL_SPARE = 4;
 
 type Outcome = 'leased' | 'full' | 'taken' | 'gone';
 type Holder = Pick<ConsumerItem, 'connectionId' | 'clientId'>;
@@ -305,7 +308,8 @@ async function offer(config: JobsConfig, queue: string, job: { id: string; order
 /** A consumer with `room` new places: the oldest ready jobs, to it alone (any other consumer with room has been filled). */
 async function fill(config: JobsConfig, queue: string, consumer: Holder, room: number, now = Date.now()) {
   if (room <= 0) return;
-  const ready = await readyJobs(config, queue, room + FILL_SPARE, now);
+  const read = await readyJobs(config, queue, room + FILL_SPARE, now);
+  const ready = shuffle([...read]);
   let left = room;
   let next = 0;
   while (left > 0 && next < ready.length) {
@@ -321,7 +325,7 @@ async function fill(config: JobsConfig, queue: string, consumer: Holder, room: n
     if (outcomes.some((o) => o === 'full' || o === 'gone')) return;
   }
   // Others took every job read, and more may be ready.
-  if (left > 0 && ready.length === room + FILL_SPARE) await dispatch(config, queue, now);
+  if (left > 0 && read.length === room + FILL_SPARE) await dispatch(config, queue, now);
 }
 
 /** Leases each job to its consumer, after one timer message for all their deadlines. */

@@ -12,7 +12,12 @@ export interface TableSchema {
   hash: string;
   range?: string;
   lsiKeys: string[];
+  /** Local secondary indexes by name: whether they project keys only. */
+  lsis?: { name: string; keysOnly: boolean }[];
 }
+
+/** An index entry of a keys-only index: the table's keys and the index's, about this many bytes. */
+const KEY_ENTRY_BYTES = 100;
 
 type Attribute = Record<string, unknown>;
 type Item = Record<string, Attribute>;
@@ -20,6 +25,8 @@ type Item = Record<string, Attribute>;
 interface Shadow {
   size: number;
   lsi: number;
+  /** The sort key's value, when it is a string: what `begins_with` on the sort key selects by. */
+  range?: string;
 }
 
 export class CapacityEstimator {
@@ -82,7 +89,9 @@ export class CapacityEstimator {
     if (!schema || !item) return;
     const key = keyOf(schema, item);
     const before = this.#items.get(table)?.get(key);
-    const shadow = { size: itemSize(item), lsi: schema.lsiKeys.filter((name) => name in item).length };
+    const sort = schema.range ? item[schema.range]?.S : undefined;
+    const range = typeof sort === 'string' ? sort : undefined;
+    const shadow = { size: itemSize(item), lsi: schema.lsiKeys.filter((name) => name in item).length, range };
     this.writeUnits += Math.max(1, Math.ceil(Math.max(shadow.size, before?.size ?? 0) / 1024)) + shadow.lsi;
     mapOf(this.#items, table).set(key, shadow);
     setOf(mapOf(this.#partitions, table), partitionOf(schema, item)).add(key);
@@ -112,8 +121,15 @@ export class CapacityEstimator {
     if (!schema) return 0;
     const value = partitionValue(schema.hash, input);
     const items = this.#items.get(table);
-    let bytes = 0;
-    for (const key of this.#partitions.get(table)?.get(value) ?? []) bytes += items?.get(key)?.size ?? 0;
+    let selected = [...(this.#partitions.get(table)?.get(value) ?? [])].map((key) => items?.get(key));
+    // What the key condition selects: a `begins_with` on the table's sort key reads only those items.
+    const prefix = input.IndexName ? undefined : sortPrefix(schema, input);
+    if (prefix !== undefined) selected = selected.filter((shadow) => shadow?.range?.startsWith(prefix));
+    const keysOnly = schema.lsis?.find((lsi) => lsi.name === input.IndexName)?.keysOnly === true;
+    let bytes = selected.reduce((n, shadow) => n + (keysOnly ? KEY_ENTRY_BYTES : (shadow?.size ?? 0)), 0);
+    // A Limit stops the read after that many items: priced at their average size.
+    const limit = typeof input.Limit === 'number' ? input.Limit : undefined;
+    if (limit !== undefined && selected.length > limit) bytes = (bytes / selected.length) * limit;
     return Math.max(1, Math.ceil(bytes / 4096)) * (input.ConsistentRead === true ? 1 : 0.5);
   }
 }
@@ -174,6 +190,16 @@ function partitionValue(hash: string, input: Record<string, unknown>): string {
     if ((names[name as string] ?? name) === hash) return scalar(values[placeholder as string]);
   }
   return '';
+}
+
+/** The prefix of a `begins_with(<sort key>, :v)` in a Query's key condition, if it has one. */
+function sortPrefix(schema: TableSchema, input: Record<string, unknown>): string | undefined {
+  const names = (input.ExpressionAttributeNames ?? {}) as Record<string, string>;
+  const values = (input.ExpressionAttributeValues ?? {}) as Record<string, Attribute>;
+  const match = String(input.KeyConditionExpression ?? '').match(/begins_with\(\s*([#\w]+)\s*,\s*(:\w+)\s*\)/);
+  if (!match || (names[match[1] as string] ?? match[1]) !== schema.range) return undefined;
+  const prefix = values[match[2] as string]?.S;
+  return typeof prefix === 'string' ? prefix : undefined;
 }
 
 function mapOf<V>(map: Map<string, Map<string, V>>, key: string): Map<string, V> {

@@ -75,10 +75,15 @@ function quietSink(): (line: string) => void {
 function schemaOf(properties: Record<string, unknown>): TableSchema {
   type Key = { AttributeName: string; KeyType: 'HASH' | 'RANGE' };
   const keys = (properties.KeySchema ?? []) as Key[];
-  const lsis = (properties.LocalSecondaryIndexes ?? []) as { KeySchema: Key[] }[];
+  const lsis = (properties.LocalSecondaryIndexes ?? []) as {
+    IndexName: string;
+    KeySchema: Key[];
+    Projection?: { ProjectionType?: string };
+  }[];
   return {
     hash: keys.find((k) => k.KeyType === 'HASH')?.AttributeName ?? '',
     range: keys.find((k) => k.KeyType === 'RANGE')?.AttributeName,
     lsiKeys: lsis.flatMap((lsi) => lsi.KeySchema.filter((k) => k.KeyType === 'RANGE').map((k) => k.AttributeName)),
+    lsis: lsis.map((lsi) => ({ name: lsi.IndexName, keysOnly: lsi.Projection?.ProjectionType === 'KEYS_ONLY' })),
   };
 }
