@@ -5,6 +5,7 @@ import type { ThrottleSettings } from 'aws-cdk-lib/aws-apigatewayv2';
 import { Secret } from 'aws-cdk-lib/aws-secretsmanager';
 import type { Construct } from 'constructs';
 import { HandlerFunction, type HandlerFunctionProps } from './constructs/handler-function.js';
+import { JobAlarms } from './constructs/job-alarms.js';
 import { type MessageConsumerOptions, MessageQueue } from './constructs/message-queue.js';
 import { QueueAlarms } from './constructs/queue-alarms.js';
 import { PostboxTables } from './constructs/tables.js';
@@ -187,6 +188,7 @@ export class PostboxStack extends Stack {
   public readonly webSocket: PostboxWebSocketApi;
   public readonly alarms: QueueAlarms;
   public readonly pushAlarms: QueueAlarms;
+  public readonly jobAlarms: JobAlarms;
 
   constructor(scope: Construct, id: string, props: PostboxStackProps = {}) {
     super(scope, id, props);
@@ -463,6 +465,12 @@ export class PostboxStack extends Stack {
       deadLetterThreshold: props.deadLetterAlarmThreshold,
       // Its messages wait out their delay (up to the ack deadline) before they can be received at all.
       maxMessageAge: (props.maxMessageAge ?? Duration.seconds(60)).plus(ackDeadline),
+    });
+
+    this.jobAlarms = new JobAlarms(this, 'JobAlarms', {
+      logGroups: [nack, disconnect, redeliver].map((fn) => fn.logGroup),
+      namespace: `Postbox/${this.stackName}`,
+      deadLetterThreshold: props.deadLetterAlarmThreshold,
     });
 
     // ── Outputs ─────────────────────────────────────────────────────────────────────────────────────────────────

@@ -5,7 +5,7 @@ import { dynamo } from './clients.js';
 import { numberEnv, requireEnv } from './env.js';
 import { ProtocolError } from './errors.js';
 import { messageIdFor, newSeq } from './ids.js';
-import { JOBS_BY_ORDER_INDEX } from './keys.js';
+import { DEAD_LETTERED_MESSAGE, JOBS_BY_ORDER_INDEX } from './keys.js';
 import { logger } from './logger.js';
 import type { JobFrame } from './protocol.js';
 import { pushFrame } from './push.js';
@@ -254,10 +254,7 @@ async function release(config: JobsConfig, queue: string, connectionId: string, 
 
 /** Rounds of dispatch that meet a concurrent dispatch before it leaves the rest to a timer a second later. */
 const DISPATCH_ROUNDS = 3;
-/**
- * Ready jobs a consumer's fill reads beyond its room. It tries them in random order: consumers filling at the same
- * moment then rarely reach for the same job, at the price of taking one of the few oldest rather than the oldest.
- */
+/** Ready jobs a consumer's fill reads beyond its room, oldest first, to fall back on when another takes one first. */
 const FILL_SPARE = 4;
 
 type Outcome = 'leased' | 'full' | 'taken' | 'gone';
@@ -308,8 +305,7 @@ async function offer(config: JobsConfig, queue: string, job: { id: string; order
 /** A consumer with `room` new places: the oldest ready jobs, to it alone (any other consumer with room has been filled). */
 async function fill(config: JobsConfig, queue: string, consumer: Holder, room: number, now = Date.now()) {
   if (room <= 0) return;
-  const read = await readyJobs(config, queue, room + FILL_SPARE, now);
-  const ready = shuffle([...read]);
+  const ready = await readyJobs(config, queue, room + FILL_SPARE, now);
   let left = room;
   let next = 0;
   while (left > 0 && next < ready.length) {
@@ -325,7 +321,7 @@ async function fill(config: JobsConfig, queue: string, consumer: Holder, room: n
     if (outcomes.some((o) => o === 'full' || o === 'gone')) return;
   }
   // Others took every job read, and more may be ready.
-  if (left > 0 && read.length === room + FILL_SPARE) await dispatch(config, queue, now);
+  if (left > 0 && ready.length === room + FILL_SPARE) await dispatch(config, queue, now);
 }
 
 /** Leases each job to its consumer, after one timer message for all their deadlines. */
@@ -532,7 +528,8 @@ async function endLease(
     if (readyAt > now) await enqueueTimer(config.pushQueueUrl, { kind: 'ready', queue, at: readyAt }, now);
     return { status: 'ready', holder };
   }
-  logger.warn('job dead-lettered', { queue, id, attempts: old.attempt, reason: options.reason });
+  // WARN: logged at every level but ERROR, so the stack's dead-letter alarm (a metric filter) always sees it.
+  logger.warn(DEAD_LETTERED_MESSAGE, { queue, id, attempts: old.attempt, reason: options.reason });
   return { status: 'dead', holder };
 }
 

@@ -9,3 +9,6 @@ export const SUBSCRIPTIONS_BY_CLIENT_INDEX = 'byClient';
 
 /** The jobs table's local index by `order`: ready jobs by the time they are ready, dead ones by when they died. */
 export const JOBS_BY_ORDER_INDEX = 'byOrder';
+
+/** The message of the log line a dead-lettered job leaves; the stack's dead-letter alarm counts these lines. */
+export const DEAD_LETTERED_MESSAGE = 'job dead-lettered';

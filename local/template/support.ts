@@ -3,8 +3,8 @@ import { originOf } from './origin.js';
 import type { CfnTemplate } from './types.js';
 
 /**
- * Types that change nothing a local run can observe: permissions (everything is allowed locally), log groups,
- * alarms, dashboards, CDK's own metadata, and API deployments (stages here always auto-deploy).
+ * Types that change nothing a local run can observe: permissions (everything is allowed locally), log groups and
+ * their metric filters, alarms, dashboards, CDK's own metadata, and API deployments (stages here always auto-deploy).
  */
 const INERT_TYPES = new Set([
   'AWS::IAM::Role',
@@ -12,6 +12,7 @@ const INERT_TYPES = new Set([
   'AWS::IAM::ManagedPolicy',
   'AWS::Lambda::Permission',
   'AWS::Logs::LogGroup',
+  'AWS::Logs::MetricFilter',
   'AWS::CloudWatch::Alarm',
   'AWS::CloudWatch::Dashboard',
   'AWS::CDK::Metadata',

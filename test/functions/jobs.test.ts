@@ -1,8 +1,9 @@
 import { DeleteMessageBatchCommand } from '@aws-sdk/client-sqs';
 import { DynamoDBDocumentClient, GetCommand } from '@aws-sdk/lib-dynamodb';
 import type { SQSBatchResponse } from 'aws-lambda';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
 import { deadJobs, jobsConfigFromEnv, redrive } from '../../functions/lib/jobs.js';
+import { DEAD_LETTERED_MESSAGE } from '../../functions/lib/keys.js';
 import { mintToken } from '../../functions/lib/token.js';
 import { type Backend, startBackend } from '../helpers/backend.js';
 import { type Frame, TestClient } from '../helpers/client.js';
@@ -233,6 +234,18 @@ describe('work queues', () => {
   });
 
   it('offers a job again, attempt + 1, when its lease expires, and dead-letters it after maxDeliveries', async () => {
+    // The stack's dead-letter alarm is a metric filter on this log line.
+    const logged: string[] = [];
+    for (const stream of [process.stdout, process.stderr]) {
+      const write = stream.write.bind(stream);
+      stream.write = ((chunk: string | Uint8Array, ...rest: never[]) => {
+        logged.push(String(chunk));
+        return write(chunk, ...rest);
+      }) as typeof stream.write;
+      onTestFinished(() => {
+        stream.write = write;
+      });
+    }
     const driver = await connect('wq-driver-6');
     await driver.say('consume', { queue: 'wq-6', prefetch: 1 });
     const { id } = await enqueue('wq-vendor', 'wq-6', 'slow');
@@ -247,6 +260,10 @@ describe('work queues', () => {
     await sleep((LEASE_SECONDS + 3) * 1000);
     expect(driver.jobs()).toHaveLength(MAX_DELIVERIES);
     expect(await jobItem('wq-6', id as string)).toMatchObject({ status: 'dead', lastError: 'lease expired' });
+    const lines = logged.flatMap((chunk) => chunk.split('\n')).filter((line) => line.includes(`"${id}"`));
+    expect(lines.map((line) => JSON.parse(line))).toContainEqual(
+      expect.objectContaining({ level: 'WARN', message: DEAD_LETTERED_MESSAGE, queue: 'wq-6', id }),
+    );
     expect(await deadJobs(jobsConfig(), 'wq-6')).toEqual([
       expect.objectContaining({ id, attempts: MAX_DELIVERIES, lastError: 'lease expired', payload: 'slow' }),
     ]);

@@ -1,6 +1,7 @@
 import { Duration } from 'aws-cdk-lib';
 import type { Template } from 'aws-cdk-lib/assertions';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { DEAD_LETTERED_MESSAGE } from '../../functions/lib/keys.js';
 import { logicalId, type Synthesized, synthPostbox } from './helpers.js';
 
 describe('alarms', () => {
@@ -12,7 +13,7 @@ describe('alarms', () => {
   });
 
   it('fires on the first dead-lettered record of either queue', () => {
-    template.resourceCountIs('AWS::CloudWatch::Alarm', 4);
+    template.resourceCountIs('AWS::CloudWatch::Alarm', 5);
     for (const queue of [synth.stack.messageQueue, synth.stack.pushQueue]) {
       template.hasResourceProperties('AWS::CloudWatch::Alarm', {
         Namespace: 'AWS/SQS',
@@ -23,6 +24,33 @@ describe('alarms', () => {
         TreatMissingData: 'notBreaching',
       });
     }
+  });
+
+  it('fires on the first dead-lettered job, counted from the logs of every function that can dead-letter one', () => {
+    const namespace = `Postbox/${synth.stack.stackName}`;
+    const filters = template.findResources('AWS::Logs::MetricFilter');
+    const groups = Object.values(filters)
+      .map((f) => JSON.stringify(f.Properties.LogGroupName))
+      .sort();
+    expect(groups).toEqual(
+      (['nack', 'disconnect', 'redeliver'] as const)
+        .map((name) => JSON.stringify({ Ref: logicalId(synth.stack.handlers[name].logGroup) }))
+        .sort(),
+    );
+    for (const filter of Object.values(filters)) {
+      expect(filter.Properties.FilterPattern).toBe(`{ $.message = "${DEAD_LETTERED_MESSAGE}" }`);
+      expect(filter.Properties.MetricTransformations).toEqual([
+        { MetricNamespace: namespace, MetricName: 'JobsDeadLettered', MetricValue: '1' },
+      ]);
+    }
+    template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      Namespace: namespace,
+      MetricName: 'JobsDeadLettered',
+      Statistic: 'Sum',
+      ComparisonOperator: 'GreaterThanThreshold',
+      Threshold: 0,
+      TreatMissingData: 'notBreaching',
+    });
   });
 
   it('fires when the push queue’s oldest record is a minute past the ack deadline', () => {
