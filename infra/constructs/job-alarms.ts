@@ -30,16 +30,15 @@ export class JobAlarms extends Construct {
   constructor(scope: Construct, id: string, props: JobAlarmsProps) {
     super(scope, id);
     const metricName = 'JobsDeadLettered';
-    props.logGroups.forEach(
-      (logGroup, n) =>
-        new MetricFilter(this, `DeadLettered${n}`, {
-          logGroup,
-          metricNamespace: props.namespace,
-          metricName,
-          filterPattern: FilterPattern.stringValue('$.message', '=', DEAD_LETTERED_MESSAGE),
-          metricValue: '1',
-        }),
-    );
+    for (const [n, logGroup] of props.logGroups.entries()) {
+      new MetricFilter(this, `DeadLettered${n}`, {
+        logGroup,
+        metricNamespace: props.namespace,
+        metricName,
+        filterPattern: FilterPattern.stringValue('$.message', '=', DEAD_LETTERED_MESSAGE),
+        metricValue: '1',
+      });
+    }
     this.deadLettered = new Metric({
       namespace: props.namespace,
       metricName,
