@@ -20,6 +20,8 @@ interface Target {
   callbackUrl: string;
   /** AWS_* variables the SDK clients must see before they are built. */
   env: Record<string, string>;
+  /** The lease a redrive's dispatch gives, as the stack's functions would; the stack's default when unknown. */
+  leaseSeconds?: number;
 }
 
 /** The running `npm start`'s tables and endpoints, as its functions see them (resolved from the same template). */
@@ -38,6 +40,7 @@ export function localTarget(dataDir: string): Target {
     jobsTable: env.JOBS_TABLE as string,
     pushQueueUrl: env.PUSH_QUEUE_URL as string,
     callbackUrl: env.CALLBACK_URL as string,
+    leaseSeconds: env.LEASE_SECONDS ? Number(env.LEASE_SECONDS) : undefined,
     env: {
       AWS_REGION: info.region,
       AWS_ACCESS_KEY_ID: 'local',
@@ -107,9 +110,10 @@ export function program(print: (line: string) => void): Command {
         jobsTable: target.jobsTable,
         pushQueueUrl: target.pushQueueUrl,
         callbackUrl: target.callbackUrl,
-        // Only dispatch (after a redrive) reads these: a lease's length, as the stack's functions would give it.
-        leaseSeconds: Number(process.env.LEASE_SECONDS ?? 30),
-        maxDeliveries: Number(process.env.MAX_DELIVERIES ?? 5),
+        // Of these only the lease matters here (a redrive's dispatch leases); a deployed stack's is not in its
+        // outputs, so there it is the default.
+        leaseSeconds: target.leaseSeconds ?? 30,
+        maxDeliveries: 5,
         retentionSeconds: 1_209_600,
         consumerTtlSeconds: 7500,
       };

@@ -225,11 +225,16 @@ export async function releaseConnection(
         }),
       );
       const held = [...((old.Attributes as ConsumerItem | undefined)?.leases ?? [])];
+      const jobs = await itemsOf(
+        config,
+        held.map((id) => ({ queue, key: jobKey(id) })),
+      );
       const given = await Promise.all(
-        held.map(async (id) => {
-          const job = await jobOf(config, queue, id);
-          if (job?.status !== 'leased' || job.holder !== connectionId || !job.lease) return false;
-          return (await endLease(config, job, job.lease, { reason: 'consumer disconnected' })).status === 'ready';
+        [...jobs.values()].map(async (item) => {
+          const job = item as unknown as JobItem;
+          if (job.status !== 'leased' || job.holder !== connectionId || !job.lease) return false;
+          const ended = await endLease(config, job, job.lease, { reason: 'consumer disconnected', holderGone: true });
+          return ended.status === 'ready';
         }),
       );
       if (given.includes(true)) await dispatch(config, queue);
@@ -441,7 +446,7 @@ async function leaseJob(
   if ((await pushFrame(config.callbackUrl, connectionId, JSON.stringify(jobFrame(job)))) === 'gone') {
     // Nobody saw it: the lease does not count as an attempt.
     logger.info('consumer gone; job given back', { queue, id, connectionId });
-    await endLease(config, job, lease, { reason: 'consumer gone', uncounted: true });
+    await endLease(config, job, lease, { reason: 'consumer gone', uncounted: true, holderGone: true });
     await dynamo.send(
       new DeleteCommand({ TableName: config.jobsTable, Key: { queue, key: consumerKey(connectionId) } }),
     );
@@ -483,7 +488,14 @@ async function endLease(
   config: JobsConfig,
   job: Pick<JobItem, 'queue' | 'id'>,
   lease: string,
-  options: { delaySeconds?: number; reason: string; uncounted?: boolean; clientId?: string },
+  options: {
+    delaySeconds?: number;
+    reason: string;
+    uncounted?: boolean;
+    clientId?: string;
+    /** The holder's consumer row is gone, or about to be: there is no place to free. */
+    holderGone?: boolean;
+  },
   now = Date.now(),
 ): Promise<{ status: 'ready' | 'dead' | 'stale'; holder?: Holder }> {
   const { queue, id } = job;
@@ -523,7 +535,7 @@ async function endLease(
   const old = back ?? dead;
   if (!old) return { status: 'stale' };
   const holder = old.holder ? { connectionId: old.holder, clientId: old.holderClient ?? '' } : undefined;
-  if (holder) await release(config, queue, holder.connectionId, id);
+  if (holder && !options.holderGone) await release(config, queue, holder.connectionId, id);
   if (back) {
     if (readyAt > now) await enqueueTimer(config.pushQueueUrl, { kind: 'ready', queue, at: readyAt }, now);
     return { status: 'ready', holder };
@@ -665,11 +677,9 @@ export async function checkLeases(
   const later: { at: number; lease: LeaseTimer }[] = [];
   await Promise.all(
     due.map(async (timer) => {
-      const job = items.get(`${timer.queue}\u0000${jobKey(timer.id)}`) as JobItem | undefined;
+      const job = items.get(itemKey(timer.queue, jobKey(timer.id))) as JobItem | undefined;
       if (job?.status !== 'leased' || job.lease !== timer.lease) {
-        const consumer = items.get(`${timer.queue}\u0000${consumerKey(timer.connectionId)}`) as
-          | ConsumerItem
-          | undefined;
+        const consumer = items.get(itemKey(timer.queue, consumerKey(timer.connectionId))) as ConsumerItem | undefined;
         const heldHere = job?.status === 'leased' && job.holder === timer.connectionId;
         if (consumer?.leases?.has(timer.id) && !heldHere)
           await release(config, timer.queue, timer.connectionId, timer.id);
@@ -688,12 +698,15 @@ export async function checkLeases(
   for (const queue of queues) await dispatch(config, queue, now);
 }
 
+/** How {@link itemsOf} names an item: its queue and key, which no queue name can run together. */
+const itemKey = (queue: string, key: string) => `${queue}\u0000${key}`;
+
 /** BatchGetItem's limit. */
 const GET_BATCH = 100;
 
 /** Items by `queue\0key`, read strongly consistent, a hundred keys a request (what DynamoDB leaves is asked again). */
 async function itemsOf(config: JobsConfig, keys: { queue: string; key: string }[]) {
-  const unique = [...new Map(keys.map((k) => [`${k.queue}\u0000${k.key}`, k])).values()];
+  const unique = [...new Map(keys.map((k) => [itemKey(k.queue, k.key), k])).values()];
   const found = new Map<string, Record<string, unknown>>();
   for (let i = 0; i < unique.length; i += GET_BATCH) {
     let pending: Record<string, unknown>[] = unique.slice(i, i + GET_BATCH);
@@ -704,7 +717,7 @@ async function itemsOf(config: JobsConfig, keys: { queue: string; key: string }[
         new BatchGetCommand({ RequestItems: { [config.jobsTable]: { Keys: pending, ConsistentRead: true } } }),
       );
       for (const item of result.Responses?.[config.jobsTable] ?? [])
-        found.set(`${item.queue as string}\u0000${item.key as string}`, item);
+        found.set(itemKey(item.queue as string, item.key as string), item);
       pending = result.UnprocessedKeys?.[config.jobsTable]?.Keys ?? [];
     }
   }
@@ -730,7 +743,7 @@ export interface DeadJob {
 
 /** A queue's dead jobs, oldest death first. */
 export async function deadJobs(config: JobsConfig, queue: string): Promise<DeadJob[]> {
-  const dead: DeadJob[] = [];
+  const keys: { queue: string; key: string }[] = [];
   for await (const item of queryItems({
     TableName: config.jobsTable,
     IndexName: JOBS_BY_ORDER_INDEX,
@@ -738,19 +751,21 @@ export async function deadJobs(config: JobsConfig, queue: string): Promise<DeadJ
     ExpressionAttributeNames: { '#queue': 'queue', '#order': 'order' },
     ExpressionAttributeValues: { ':q': queue, ':d': 'dead#' },
     ConsistentRead: true,
-  })) {
-    const job = await jobOf(config, queue, (item.key as string).slice(2));
-    if (job?.status !== 'dead') continue;
-    dead.push({
+  }))
+    keys.push({ queue, key: item.key as string });
+  const jobs = await itemsOf(config, keys);
+  // In the index's order (oldest death first); BatchGetItem answers in any order.
+  return keys
+    .map(({ key }) => jobs.get(itemKey(queue, key)) as JobItem | undefined)
+    .filter((job): job is JobItem => job?.status === 'dead')
+    .map((job) => ({
       id: job.id,
       attempts: job.attempt,
       lastError: job.lastError,
       diedAt: job.diedAt,
       enqueuedAt: job.enqueuedAt,
       payload: job.payload,
-    });
-  }
-  return dead;
+    }));
 }
 
 /** Brings dead jobs (all of the queue's, or those named) back to ready with a fresh count of deliveries. */
