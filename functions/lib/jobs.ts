@@ -349,7 +349,23 @@ async function leaseAll(
     },
     now,
   );
-  return Promise.all(leases.map((l) => leaseJob(config, queue, l, deadline)));
+  const claims = await Promise.all(leases.map((l) => claimJob(config, queue, l, deadline)));
+  // Pushed one after another per consumer, in the order read (oldest first): leases written together would
+  // otherwise reach a consumer in whatever order their writes finished.
+  const outcomes: Outcome[] = claims.map((c) => (c.job ? 'leased' : c.outcome));
+  const byConsumer = new Map<string, number[]>();
+  claims.forEach((claim, index) => {
+    if (claim.job) byConsumer.set(claim.connectionId, [...(byConsumer.get(claim.connectionId) ?? []), index]);
+  });
+  await Promise.all(
+    [...byConsumer.values()].map(async (mine) => {
+      for (const index of mine) {
+        const { job, lease } = claims[index] as (typeof claims)[number];
+        outcomes[index] = await pushJob(config, job as JobItem, lease);
+      }
+    }),
+  );
+  return outcomes;
 }
 
 async function consumersWithRoom(config: JobsConfig, queue: string, now: number) {
@@ -413,15 +429,15 @@ const newLease = () => randomBytes(12).toString('base64url');
 
 /**
  * One lease: a place in the consumer (its `prefetch` holds), then the job (still ready with the order it was read
- * with), then the push. A place taken for a job that went to someone else is given back; one left behind by a crash
- * is freed by the lease's timer.
+ * with). A place taken for a job that went to someone else is given back; one left behind by a crash is freed by
+ * the lease's timer. The push is {@link pushJob}'s.
  */
-async function leaseJob(
+async function claimJob(
   config: JobsConfig,
   queue: string,
   { id, order, lease, consumer }: { id: string; order: string; lease: string; consumer: Holder },
   deadline: number,
-): Promise<Outcome> {
+): Promise<{ outcome: Outcome; connectionId: string; lease: string; job?: JobItem }> {
   const { connectionId, clientId } = consumer;
   const placed = await update(
     config.jobsTable,
@@ -430,7 +446,7 @@ async function leaseJob(
     '#prefetch > :zero AND (attribute_not_exists(#leases) OR size(#leases) < #prefetch)',
     { ':j': new Set([id]), ':zero': 0 },
   );
-  if (!placed) return 'full';
+  if (!placed) return { outcome: 'full', connectionId, lease };
   const job = (await update(
     config.jobsTable,
     { queue, key: jobKey(id) },
@@ -441,18 +457,20 @@ async function leaseJob(
   )) as JobItem | undefined;
   if (!job) {
     await release(config, queue, connectionId, id);
-    return 'taken';
+    return { outcome: 'taken', connectionId, lease };
   }
-  if ((await pushFrame(config.callbackUrl, connectionId, JSON.stringify(jobFrame(job)))) === 'gone') {
-    // Nobody saw it: the lease does not count as an attempt.
-    logger.info('consumer gone; job given back', { queue, id, connectionId });
-    await endLease(config, job, lease, { reason: 'consumer gone', uncounted: true, holderGone: true });
-    await dynamo.send(
-      new DeleteCommand({ TableName: config.jobsTable, Key: { queue, key: consumerKey(connectionId) } }),
-    );
-    return 'gone';
-  }
-  return 'leased';
+  return { outcome: 'leased', connectionId, lease, job };
+}
+
+/** The leased job to its holder; a holder that turned out gone gives it back, and its consumer row goes. */
+async function pushJob(config: JobsConfig, job: JobItem, lease: string): Promise<Outcome> {
+  const { queue, id, holder: connectionId = '' } = job;
+  if ((await pushFrame(config.callbackUrl, connectionId, JSON.stringify(jobFrame(job)))) !== 'gone') return 'leased';
+  // Nobody saw it: the lease does not count as an attempt.
+  logger.info('consumer gone; job given back', { queue, id, connectionId });
+  await endLease(config, job, lease, { reason: 'consumer gone', uncounted: true, holderGone: true });
+  await dynamo.send(new DeleteCommand({ TableName: config.jobsTable, Key: { queue, key: consumerKey(connectionId) } }));
+  return 'gone';
 }
 
 export function jobFrame(job: JobItem): JobFrame {

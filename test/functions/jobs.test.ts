@@ -162,7 +162,7 @@ describe('work queues', () => {
 
   it('never gives a consumer more than its prefetch, offers the oldest first, and the next as soon as it has room', async () => {
     const ids: string[] = [];
-    for (let n = 1; n <= 5; n++) ids.push((await enqueue('wq-vendor', 'wq-2', { n })).id as string);
+    for (let n = 1; n <= 10; n++) ids.push((await enqueue('wq-vendor', 'wq-2', { n })).id as string);
     const driver = await connect('wq-driver-2');
     await driver.say('consume', { queue: 'wq-2', prefetch: 2 });
     const first = await driver.nextJobs(2, 0);
@@ -174,9 +174,9 @@ describe('work queues', () => {
     expect(third?.id).toBe(ids[2]);
     await sleep(300);
     expect(driver.jobs()).toHaveLength(3);
-    // A larger prefetch takes effect at once.
-    await driver.say('consume', { queue: 'wq-2', prefetch: 4 });
-    expect((await driver.nextJobs(2, 3)).map((j) => j.id)).toEqual(ids.slice(3, 5));
+    // A larger prefetch takes effect at once, and the jobs it lets in arrive oldest first.
+    await driver.say('consume', { queue: 'wq-2', prefetch: 10 });
+    expect((await driver.nextJobs(7, 3)).map((j) => j.id)).toEqual(ids.slice(3, 10));
   });
 
   it('refuses a lease that is not current (stale, never leased, someone else’s) and changes nothing', async () => {
