@@ -4,6 +4,8 @@ import { CfnOutput, Duration, RemovalPolicy, Stack, type StackProps } from 'aws-
 import type { ThrottleSettings } from 'aws-cdk-lib/aws-apigatewayv2';
 import { Secret } from 'aws-cdk-lib/aws-secretsmanager';
 import type { Construct } from 'constructs';
+import { NAME_PATTERN } from '../functions/lib/protocol.js';
+import type { QueueSettings } from '../functions/lib/queue-settings.js';
 import { HandlerFunction, type HandlerFunctionProps } from './constructs/handler-function.js';
 import { JobAlarms } from './constructs/job-alarms.js';
 import { type MessageConsumerOptions, MessageQueue } from './constructs/message-queue.js';
@@ -171,6 +173,13 @@ export interface WorkQueueSettings {
    * @default Duration.days(14)
    */
   readonly retention?: Duration;
+  /**
+   * Queues with settings of their own (each unset one is the stack's). Any other valid queue name works with the
+   * stack's settings; a queue needs no declaration to be used.
+   *
+   * @default {}
+   */
+  readonly queues?: Record<string, Omit<WorkQueueSettings, 'queues'>>;
 }
 
 /**
@@ -234,24 +243,33 @@ export class PostboxStack extends Stack {
       );
     }
     const inboxCap = { MAX_PENDING_MESSAGES: String(maxPending) };
-    const leaseTime = props.workQueues?.leaseTime ?? Duration.seconds(30);
-    if (leaseTime.toSeconds() < 1 || leaseTime.toSeconds() > 43_200) {
+    const queueDefaults = this.queueSettings('workQueues', props.workQueues ?? {}, {
+      leaseSeconds: 30,
+      maxDeliveries: 5,
+      retentionSeconds: retention.toSeconds(),
+    });
+    const namedQueues = Object.fromEntries(
+      Object.entries(props.workQueues?.queues ?? {}).map(([name, settings]) => {
+        if (!NAME_PATTERN.test(name) || name.length > 128)
+          throw new Error(
+            `PostboxStack ${this.node.path}: workQueues.queues: '${name}' is not a queue name (1–128 of letters, digits and _ . : / -)`,
+          );
+        return [name, this.queueSettings(`workQueues.queues['${name}']`, settings, queueDefaults)];
+      }),
+    );
+    const queueSettings = JSON.stringify(namedQueues);
+    // Lambda's environment is 4 KB in all; leave most of it to the rest.
+    if (queueSettings.length > 2048)
       throw new Error(
-        `PostboxStack ${this.node.path}: workQueues.leaseTime must be 1 s–12 h, got ${leaseTime.toSeconds()} s`,
+        `PostboxStack ${this.node.path}: workQueues.queues takes ${queueSettings.length} bytes of the functions' environment; at most 2048 (about 30 queues)`,
       );
-    }
-    const maxDeliveries = props.workQueues?.maxDeliveries ?? 5;
-    if (!Number.isInteger(maxDeliveries) || maxDeliveries < 1 || maxDeliveries > 1000) {
-      throw new Error(
-        `PostboxStack ${this.node.path}: workQueues.maxDeliveries must be an integer from 1 to 1000, got ${maxDeliveries}`,
-      );
-    }
     const connectionTtl = String((props.connectionTtl ?? Duration.seconds(7500)).toSeconds());
     const workQueues = {
       PUSH_QUEUE_URL: this.pushQueue.queue.queueUrl,
-      LEASE_SECONDS: String(leaseTime.toSeconds()),
-      MAX_DELIVERIES: String(maxDeliveries),
-      JOB_RETENTION_SECONDS: String((props.workQueues?.retention ?? retention).toSeconds()),
+      LEASE_SECONDS: String(queueDefaults.leaseSeconds),
+      MAX_DELIVERIES: String(queueDefaults.maxDeliveries),
+      JOB_RETENTION_SECONDS: String(queueDefaults.retentionSeconds),
+      ...(Object.keys(namedQueues).length > 0 ? { QUEUE_SETTINGS: queueSettings } : {}),
       CONNECTION_TTL_SECONDS: connectionTtl,
     };
     const redelivery = {
@@ -392,10 +410,8 @@ export class PostboxStack extends Stack {
       .bindTable('INBOX_TABLE', inbox, 'readWrite')
       // Inbox pages deliver could not write are written here, then pushed to the recipient's live connections.
       .bindTable('CONNECTIONS_TABLE', connections, 'read');
-    redeliver.function.addEnvironment('LEASE_SECONDS', workQueues.LEASE_SECONDS);
-    redeliver.function.addEnvironment('MAX_DELIVERIES', workQueues.MAX_DELIVERIES);
-    redeliver.function.addEnvironment('JOB_RETENTION_SECONDS', workQueues.JOB_RETENTION_SECONDS);
-    redeliver.function.addEnvironment('CONNECTION_TTL_SECONDS', connectionTtl);
+    for (const [name, value] of Object.entries(workQueues))
+      if (name !== 'PUSH_QUEUE_URL') redeliver.function.addEnvironment(name, value);
     const jobHandlers = [enqueue, consume, cancel, nack, extend, ack, disconnect, redeliver];
     for (const fn of jobHandlers) fn.bindTable('JOBS_TABLE', jobs, 'readWrite');
     // Lease deadlines and the ends of delays are timers on the push queue.
@@ -492,6 +508,31 @@ export class PostboxStack extends Stack {
       this.pushQueue.queue.queueUrl,
       'Delayed work: catch-ups, re-pushes, job timers (npm run queue)',
     );
+    output(
+      'WorkQueueSettings',
+      JSON.stringify({ ...queueDefaults, queues: namedQueues }),
+      'Lease, deliveries and retention in seconds, of any queue and of the named ones (npm run queue)',
+    );
+  }
+
+  /** One queue's settings (or the stack's) in seconds, each unset one from `fallback`, checked against SQS's bounds. */
+  private queueSettings(
+    where: string,
+    settings: Omit<WorkQueueSettings, 'queues'>,
+    fallback: QueueSettings,
+  ): QueueSettings {
+    const leaseSeconds = settings.leaseTime?.toSeconds() ?? fallback.leaseSeconds;
+    if (leaseSeconds < 1 || leaseSeconds > 43_200)
+      throw new Error(`PostboxStack ${this.node.path}: ${where}.leaseTime must be 1 s–12 h, got ${leaseSeconds} s`);
+    const maxDeliveries = settings.maxDeliveries ?? fallback.maxDeliveries;
+    if (!Number.isInteger(maxDeliveries) || maxDeliveries < 1 || maxDeliveries > 1000)
+      throw new Error(
+        `PostboxStack ${this.node.path}: ${where}.maxDeliveries must be an integer from 1 to 1000, got ${maxDeliveries}`,
+      );
+    const retentionSeconds = settings.retention?.toSeconds() ?? fallback.retentionSeconds;
+    if (retentionSeconds < 60)
+      throw new Error(`PostboxStack ${this.node.path}: ${where}.retention must be at least a minute`);
+    return { leaseSeconds, maxDeliveries, retentionSeconds };
   }
 }
 

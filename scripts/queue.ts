@@ -3,6 +3,7 @@ import { pathToFileURL } from 'node:url';
 import { CloudFormationClient, DescribeStacksCommand } from '@aws-sdk/client-cloudformation';
 import { Command } from 'commander';
 import type { JobsConfig } from '../functions/lib/jobs.js';
+import { queueSettingsSchema } from '../functions/lib/queue-settings.js';
 import { readRuntimeInfo } from '../local/runtime-info.js';
 import { loadModel, resolveContext, resolveEnvironment } from '../local/template/index.js';
 
@@ -20,9 +21,12 @@ interface Target {
   callbackUrl: string;
   /** AWS_* variables the SDK clients must see before they are built. */
   env: Record<string, string>;
-  /** The lease a redrive's dispatch gives, as the stack's functions would; the stack's default when unknown. */
-  leaseSeconds?: number;
+  /** The queues' settings as the stack's functions have them (a redrive's dispatch leases with them). */
+  settings: QueueSettingsOfStack;
 }
+
+type QueueSettingsOfStack = Pick<JobsConfig, 'leaseSeconds' | 'maxDeliveries' | 'retentionSeconds' | 'queues'>;
+const DEFAULT_SETTINGS: QueueSettingsOfStack = { leaseSeconds: 30, maxDeliveries: 5, retentionSeconds: 1_209_600 };
 
 /** The running `npm start`'s tables and endpoints, as its functions see them (resolved from the same template). */
 export function localTarget(dataDir: string): Target {
@@ -40,7 +44,12 @@ export function localTarget(dataDir: string): Target {
     jobsTable: env.JOBS_TABLE as string,
     pushQueueUrl: env.PUSH_QUEUE_URL as string,
     callbackUrl: env.CALLBACK_URL as string,
-    leaseSeconds: env.LEASE_SECONDS ? Number(env.LEASE_SECONDS) : undefined,
+    settings: {
+      leaseSeconds: Number(env.LEASE_SECONDS ?? DEFAULT_SETTINGS.leaseSeconds),
+      maxDeliveries: Number(env.MAX_DELIVERIES ?? DEFAULT_SETTINGS.maxDeliveries),
+      retentionSeconds: Number(env.JOB_RETENTION_SECONDS ?? DEFAULT_SETTINGS.retentionSeconds),
+      queues: queueSettingsSchema.parse(JSON.parse(env.QUEUE_SETTINGS || '{}')),
+    },
     env: {
       AWS_REGION: info.region,
       AWS_ACCESS_KEY_ID: 'local',
@@ -74,6 +83,8 @@ export async function stackTarget(stackName: string, region?: string): Promise<T
     pushQueueUrl: PushQueueUrl,
     callbackUrl: CallbackUrl,
     env: region ? { AWS_REGION: region } : {},
+    // A stack deployed before the output existed had only the defaults.
+    settings: outputs.WorkQueueSettings ? JSON.parse(outputs.WorkQueueSettings) : DEFAULT_SETTINGS,
   };
 }
 
@@ -110,11 +121,7 @@ export function program(print: (line: string) => void): Command {
         jobsTable: target.jobsTable,
         pushQueueUrl: target.pushQueueUrl,
         callbackUrl: target.callbackUrl,
-        // Of these only the lease matters here (a redrive's dispatch leases); a deployed stack's is not in its
-        // outputs, so there it is the default.
-        leaseSeconds: target.leaseSeconds ?? 30,
-        maxDeliveries: 5,
-        retentionSeconds: 1_209_600,
+        ...target.settings,
         consumerTtlSeconds: 7500,
       };
       await run(jobs, config, queue, named);

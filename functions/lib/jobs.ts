@@ -11,6 +11,7 @@ import type { JobFrame } from './protocol.js';
 import { pushFrame } from './push.js';
 import { queryItems } from './query.js';
 import { enqueueTimer, type LeaseTimer } from './queue.js';
+import { type NamedQueueSettings, type QueueSettings, queueSettingsSchema, settingsOf } from './queue-settings.js';
 import { updateIfStill } from './update.js';
 
 /**
@@ -20,18 +21,15 @@ import { updateIfStill } from './update.js';
  * carry `order`, the sort key of the local index `byOrder`, so "oldest ready first" and "the dead jobs" are each one
  * strongly consistent Query, and every state change is one conditional write on one item.
  */
-export interface JobsConfig {
+/** The stack's settings: `QueueSettings` for any queue, and those of the queues it names. */
+export interface JobsConfig extends QueueSettings {
   jobsTable: string;
   callbackUrl: string;
   pushQueueUrl: string;
-  /** A lease's length when it is given. */
-  leaseSeconds: number;
-  /** Leases a job gets at most; when the last one ends without an ack, the job is dead-lettered. */
-  maxDeliveries: number;
-  /** How long a job is kept, whatever its state, from its enqueue. */
-  retentionSeconds: number;
   /** How long a consumer row lives without a `consume` (API Gateway ends a connection after 2 hours). */
   consumerTtlSeconds: number;
+  /** Settings of named queues, each overriding the stack's for that queue. */
+  queues?: NamedQueueSettings;
 }
 
 /** The settings of every function that touches jobs, from the environment the stack gives them. */
@@ -44,6 +42,7 @@ export function jobsConfigFromEnv(): JobsConfig {
     maxDeliveries: numberEnv('MAX_DELIVERIES', 5),
     retentionSeconds: numberEnv('JOB_RETENTION_SECONDS', 1_209_600),
     consumerTtlSeconds: numberEnv('CONNECTION_TTL_SECONDS', 7500),
+    queues: queueSettingsSchema.parse(JSON.parse(process.env.QUEUE_SETTINGS || '{}')),
   };
 }
 
@@ -141,7 +140,7 @@ export async function enqueueJob(config: JobsConfig, draft: JobDraft, now = Date
     from: draft.from,
     enqueuedAt: new Date(now).toISOString(),
     attempt: 0,
-    expiresAt: Math.floor(now / 1000) + config.retentionSeconds,
+    expiresAt: Math.floor(now / 1000) + settingsOf(config, draft.queue).retentionSeconds,
   };
   try {
     await dynamo.send(
@@ -337,7 +336,7 @@ async function leaseAll(
   now: number,
 ): Promise<Outcome[]> {
   if (pairs.length === 0) return [];
-  const deadline = now + config.leaseSeconds * 1000;
+  const deadline = now + settingsOf(config, queue).leaseSeconds * 1000;
   const leases = pairs.map((pair) => ({ ...pair, lease: newLease() }));
   // The deadline's timer before any lease: no lease can exist without the check that ends it.
   await enqueueTimer(
@@ -536,7 +535,7 @@ async function endLease(
       ...values,
       ':ready': 'ready',
       ':o': readyOrder(readyAt, id),
-      ...(options.uncounted ? { ':one': 1 } : { ':max': config.maxDeliveries }),
+      ...(options.uncounted ? { ':one': 1 } : { ':max': settingsOf(config, queue).maxDeliveries }),
     },
     'ALL_OLD',
   )) as JobItem | undefined;

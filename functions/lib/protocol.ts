@@ -17,11 +17,9 @@ export const ACTIONS = [
 ] as const;
 
 const ref = z.string().max(256).optional();
-const topic = z
-  .string()
-  .min(1)
-  .max(128)
-  .regex(/^[A-Za-z0-9_.:/-]+$/, 'use letters, digits and _ . : / - only');
+/** What a topic or queue name may be made of (1–128 of them). */
+export const NAME_PATTERN = /^[A-Za-z0-9_.:/-]+$/;
+const topic = z.string().min(1).max(128).regex(NAME_PATTERN, 'use letters, digits and _ . : / - only');
 const clientId = z.string().min(1).max(128);
 const messageId = z.string().min(1).max(128);
 

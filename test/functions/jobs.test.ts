@@ -39,6 +39,8 @@ beforeAll(async () => {
     CALLBACK_URL: started.callbackUrl,
     LEASE_SECONDS: String(LEASE_SECONDS),
     MAX_DELIVERIES: String(MAX_DELIVERIES),
+    // As the stack writes `workQueues.queues: { 'wq-own': { leaseTime: 4 s, maxDeliveries: 1 } }`.
+    QUEUE_SETTINGS: JSON.stringify({ 'wq-own': { leaseSeconds: 4, maxDeliveries: 1 } }),
   };
   Object.assign(lifecycle, await loadHandlers(backend, ['authorize', 'connect', 'disconnect'] as const, env));
   h = await loadHandlers(backend, ['enqueue', 'consume', 'cancel', 'ack', 'nack', 'extend', 'redeliver'] as const, env);
@@ -273,6 +275,29 @@ describe('work queues', () => {
     expect([back?.id, back?.attempt]).toEqual([id, 1]);
     expect(await deadJobs(jobsConfig(), 'wq-6')).toEqual([]);
   }, 60_000);
+
+  it('gives a queue the stack names its own lease and deliveries, and any other queue the stack’s', async () => {
+    const driver = await connect('wq-driver-own');
+    await driver.say('consume', { queue: 'wq-own', prefetch: 1 });
+    await driver.say('consume', { queue: 'wq-11', prefetch: 1 });
+    const own = await enqueue('wq-vendor', 'wq-own', 'own');
+    const [ownJob] = await driver.nextJobs(1, 0);
+    const other = await enqueue('wq-vendor', 'wq-11', 'other');
+    const [otherJob] = await driver.nextJobs(1, 1);
+    expect([ownJob?.id, otherJob?.id]).toEqual([own.id, other.id]);
+    const left = (job: Frame | undefined) => Date.parse(job?.deadline as string) - Date.now();
+    expect(left(ownJob)).toBeGreaterThan(LEASE_SECONDS * 1000);
+    expect(left(ownJob)).toBeLessThanOrEqual(4000);
+    expect(left(otherJob)).toBeLessThanOrEqual(LEASE_SECONDS * 1000);
+    // One delivery on `wq-own`: its first nack dead-letters it; `wq-11` offers its job again.
+    for (const job of [ownJob, otherJob])
+      expect(await driver.say('nack', { queue: job?.queue, id: job?.id, lease: job?.lease })).toMatchObject({
+        type: 'released',
+      });
+    const [again] = await driver.nextJobs(1, 2);
+    expect([again?.id, again?.attempt]).toEqual([other.id, 2]);
+    expect(await jobItem('wq-own', own.id as string)).toMatchObject({ status: 'dead', attempt: 1 });
+  });
 
   it('takes a nack back at once or after its delay, keeps its reason, and an extend keeps a lease past its deadline', async () => {
     const driver = await connect('wq-driver-7');

@@ -113,6 +113,7 @@ describe('outputs', () => {
         'PushQueueUrl',
         'SubscriptionsTableName',
         'TokenSecretArn',
+        'WorkQueueSettings',
         'WebSocketUrl',
       ].sort(),
     );

@@ -113,6 +113,31 @@ describe('Lambda functions', () => {
     expect(names).toEqual([...COMMON_ENV, ...ENVIRONMENT[name]].sort());
   });
 
+  it('gives every function that touches jobs the named queues’ settings, each unset one the stack’s', () => {
+    const named = synthPostbox({
+      workQueues: {
+        leaseTime: Duration.minutes(1),
+        maxDeliveries: 3,
+        queues: { orders: { leaseTime: Duration.minutes(10) }, 'billing/runs': { maxDeliveries: 1 } },
+      },
+    });
+    const expected = {
+      orders: { leaseSeconds: 600, maxDeliveries: 3, retentionSeconds: 1_209_600 },
+      'billing/runs': { leaseSeconds: 60, maxDeliveries: 1, retentionSeconds: 1_209_600 },
+    };
+    const resources = named.template.toJSON().Resources;
+    for (const name of HANDLER_NAMES) {
+      const variables = resources[named.functionId(name)].Properties.Environment.Variables;
+      if (ENVIRONMENT[name].includes('JOBS_TABLE')) {
+        expect(JSON.parse(variables.QUEUE_SETTINGS), name).toEqual(expected);
+        expect([variables.LEASE_SECONDS, variables.MAX_DELIVERIES], name).toEqual(['60', '3']);
+      } else expect(variables.QUEUE_SETTINGS, name).toBeUndefined();
+    }
+    named.template.hasOutput('WorkQueueSettings', {
+      Value: JSON.stringify({ leaseSeconds: 60, maxDeliveries: 3, retentionSeconds: 1_209_600, queues: expected }),
+    });
+  });
+
   it.each(HANDLER_NAMES)('sends %s logs to its own log group kept for a week', (name) => {
     const group = referencedId(fn(name).LoggingConfig.LogGroup);
     expect(group).toBeDefined();

@@ -116,4 +116,20 @@ describe('synth-time validation', () => {
     expect(() => synthPostbox({ stageName: 'a/b' })).toThrow(/invalid stage name/);
     expect(() => synthPostbox({ maxPayloadBytes: 131073 })).toThrow(/maxPayloadBytes must be 1–131072, got 131073/);
   });
+
+  it('checks each named work queue: its name and its settings, in a sentence naming it', () => {
+    expect(() => synthPostbox({ workQueues: { queues: { 'no spaces': {} } } })).toThrow(
+      /workQueues.queues: 'no spaces' is not a queue name/,
+    );
+    expect(() => synthPostbox({ workQueues: { queues: { orders: { leaseTime: Duration.hours(13) } } } })).toThrow(
+      /workQueues.queues\['orders'\].leaseTime must be 1 s–12 h, got 46800 s/,
+    );
+    expect(() => synthPostbox({ workQueues: { queues: { orders: { maxDeliveries: 0 } } } })).toThrow(
+      /workQueues.queues\['orders'\].maxDeliveries must be an integer from 1 to 1000, got 0/,
+    );
+    const many = Object.fromEntries(
+      Array.from({ length: 60 }, (_, n) => [`queue-${n}`, { leaseTime: Duration.minutes(5) }]),
+    );
+    expect(() => synthPostbox({ workQueues: { queues: many } })).toThrow(/at most 2048 \(about 30 queues\)/);
+  });
 });
