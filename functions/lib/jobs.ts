@@ -83,7 +83,8 @@ const jobKey = (id: string) => `j#${id}`;
 const consumerKey = (connectionId: string) => `c#${connectionId}`;
 // Fifteen digits of epoch milliseconds sort as text until the year 33658.
 const stamp = (ms: number) => String(ms).padStart(15, '0');
-const readyOrder = (at: number, id: string) => `ready#${stamp(at)}#${id}`;
+/** Sort key of a ready job: by ready time, then by `tiebreak` (its enqueue's seq, or its id). */
+const readyOrder = (at: number, tiebreak: string) => `ready#${stamp(at)}#${tiebreak}`;
 const deadOrder = (at: number, id: string) => `dead#${stamp(at)}#${id}`;
 
 /** ExpressionAttributeNames for every `#name` in the expressions (many of the attributes are reserved words). */
@@ -124,24 +125,45 @@ export interface JobDraft {
   delaySeconds?: number;
 }
 
-/** Stores a job and offers it to the queue's consumers (at once, or when its delay is over); returns its id. */
-export async function enqueueJob(config: JobsConfig, draft: JobDraft, now = Date.now()): Promise<string> {
-  const id = messageIdFor(draft.from, draft.key, newSeq(now));
-  const readyAt = now + (draft.delaySeconds ?? 0) * 1000;
-  // The timer first: a job that will be ready later always has something that offers it then.
-  if (readyAt > now) await enqueueTimer(config.pushQueueUrl, { kind: 'ready', queue: draft.queue, at: readyAt }, now);
-  const item: JobItem = {
-    queue: draft.queue,
-    key: jobKey(id),
-    id,
-    status: 'ready',
-    order: readyOrder(readyAt, id),
-    payload: draft.payload,
-    from: draft.from,
-    enqueuedAt: new Date(now).toISOString(),
-    attempt: 0,
-    expiresAt: Math.floor(now / 1000) + settingsOf(config, draft.queue).retentionSeconds,
-  };
+/**
+ * Stores jobs of one queue and offers them to its consumers (at once, or when their delays are over); returns their
+ * ids, in order. One job is offered alone; several go through one dispatch (one read of the consumers for all).
+ */
+export async function enqueueJobs(config: JobsConfig, drafts: JobDraft[], now = Date.now()): Promise<string[]> {
+  const queue = drafts[0]?.queue ?? '';
+  const items = drafts.map((draft): JobItem => {
+    const seq = newSeq(now);
+    const id = messageIdFor(draft.from, draft.key, seq);
+    return {
+      queue,
+      key: jobKey(id),
+      id,
+      status: 'ready',
+      // Ordered by the seq, not the id: a keyed job's id is a hash, and jobs enqueued in one millisecond keep their order.
+      order: readyOrder(now + (draft.delaySeconds ?? 0) * 1000, seq),
+      payload: draft.payload,
+      from: draft.from,
+      enqueuedAt: new Date(now).toISOString(),
+      attempt: 0,
+      expiresAt: Math.floor(now / 1000) + settingsOf(config, queue).retentionSeconds,
+    };
+  });
+  // The timers first: a job that will be ready later always has something that offers it then.
+  const later = new Set(drafts.map((d) => d.delaySeconds ?? 0).filter((delay) => delay > 0));
+  await Promise.all(
+    [...later].map((delay) => enqueueTimer(config.pushQueueUrl, { kind: 'ready', queue, at: now + delay * 1000 }, now)),
+  );
+  const stored = await Promise.all(items.map((item) => storeJob(config, item)));
+  const ready = items.filter((_, i) => stored[i] && !drafts[i]?.delaySeconds);
+  if (ready.length === 1) {
+    const [job] = ready as [JobItem];
+    await offer(config, queue, { id: job.id, order: job.order as string }, now);
+  } else if (ready.length > 1) await dispatch(config, queue, now);
+  return items.map((item) => item.id);
+}
+
+/** Puts a new job; false when its key made it before (an idempotent repeat). */
+async function storeJob(config: JobsConfig, item: JobItem): Promise<boolean> {
   try {
     await dynamo.send(
       new PutCommand({
@@ -151,14 +173,13 @@ export async function enqueueJob(config: JobsConfig, draft: JobDraft, now = Date
         ExpressionAttributeNames: { '#key': 'key' },
       }),
     );
+    return true;
   } catch (err) {
-    if (err instanceof ConditionalCheckFailedException) return id;
+    if (err instanceof ConditionalCheckFailedException) return false;
     if ((err as Error).name === 'ItemCollectionSizeLimitExceededException')
-      throw new ProtocolError('QueueFull', `queue: '${draft.queue}' holds 10 GB of jobs; try again later`);
+      throw new ProtocolError('QueueFull', `queue: '${item.queue}' holds 10 GB of jobs; try again later`);
     throw err;
   }
-  if (readyAt <= now) await offer(config, draft.queue, { id, order: item.order as string }, now);
-  return id;
 }
 
 // ── Consumers ────────────────────────────────────────────────────────────────────────────────────────────────────

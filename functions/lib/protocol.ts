@@ -33,7 +33,10 @@ const payload = z.custom<unknown>((value) => value !== undefined, { message: 'is
 
 export const subscribeFrame = z.object({ action: z.literal('subscribe'), topic, ref });
 export const unsubscribeFrame = z.object({ action: z.literal('unsubscribe'), topic, ref });
-/** Messages one `publish` frame may carry: SendMessageBatch's limit, and what one deliver batch takes. */
+/**
+ * Messages one `publish` frame may carry: SendMessageBatch's limit, and what one deliver batch takes. Jobs one
+ * `enqueue` frame may carry too.
+ */
 export const MAX_BATCH_MESSAGES = 10;
 export const publishFrame = z
   .object({
@@ -88,14 +91,28 @@ export const MAX_PREFETCH = 100;
 export const MAX_EXTEND_SECONDS = 43_200;
 const delaySeconds = z.number().int().min(0).max(MAX_DELAY_SECONDS);
 
-export const enqueueFrame = z.object({
-  action: z.literal('enqueue'),
-  queue,
-  payload,
-  id: messageId.optional(),
-  delaySeconds: delaySeconds.optional(),
-  ref,
-});
+const jobDraft = z.object({ payload, id: messageId.optional(), delaySeconds: delaySeconds.optional() });
+export const enqueueFrame = z
+  .object({
+    action: z.literal('enqueue'),
+    queue,
+    payload: payload.optional(),
+    id: messageId.optional(),
+    delaySeconds: delaySeconds.optional(),
+    jobs: z.array(jobDraft).min(1).max(MAX_BATCH_MESSAGES).optional(),
+    ref,
+  })
+  .refine((f) => f.payload !== undefined || f.jobs !== undefined, {
+    message: 'is required (or jobs: a list of up to 10 {payload, id?, delaySeconds?})',
+    path: ['payload'],
+  })
+  .refine(
+    (f) => f.jobs === undefined || (f.payload === undefined && f.id === undefined && f.delaySeconds === undefined),
+    {
+      message: 'give payload (with id, delaySeconds) or jobs, not both',
+      path: ['jobs'],
+    },
+  );
 export const consumeFrame = z.object({
   action: z.literal('consume'),
   queue,

@@ -225,6 +225,41 @@ describe('work queues', () => {
     expect(driver.jobs()).toHaveLength(1);
   });
 
+  it('enqueues up to ten jobs in one frame: their ids in order, offered in that order, one job per key', async () => {
+    const { ids } = await enqueue('wq-vendor', 'wq-12', undefined, {
+      jobs: [
+        { payload: 'a', id: 'batch-a' },
+        { payload: 'b' },
+        { payload: 'later', delaySeconds: 1 },
+        { payload: 'c' },
+      ],
+    });
+    expect(ids).toHaveLength(4);
+    // The same key again, alone or in a batch, is the same job.
+    expect(await enqueue('wq-vendor', 'wq-12', 'a again', { id: 'batch-a' })).toEqual({
+      type: 'accepted',
+      id: (ids as string[])[0],
+    });
+    const driver = await connect('wq-driver-12');
+    await driver.say('consume', { queue: 'wq-12', prefetch: 10 });
+    const now = await driver.nextJobs(3, 0);
+    expect(now.map((j) => j.payload)).toEqual(['a', 'b', 'c']);
+    const [later] = await driver.nextJobs(1, 3);
+    expect([later?.id, later?.payload]).toEqual([(ids as string[])[2], 'later']);
+    await sleep(300);
+    expect(driver.jobs()).toHaveLength(4);
+    const tooBig = 'x'.repeat(70_000);
+    expect(
+      await enqueue('wq-vendor', 'wq-12', undefined, { jobs: [{ payload: 'fine' }, { payload: tooBig }] }),
+    ).toMatchObject({
+      type: 'error',
+      code: 'PayloadTooLarge',
+      message: expect.stringMatching(/^jobs\.1\.payload is /),
+    });
+    await sleep(300);
+    expect(driver.jobs()).toHaveLength(4);
+  });
+
   it('holds a delayed job back until its delay is over', async () => {
     const driver = await connect('wq-driver-5');
     await driver.say('consume', { queue: 'wq-5', prefetch: 1 });
@@ -354,6 +389,9 @@ describe('work queues', () => {
       ['consume', { queue: 'q', prefetch: 101 }, /^prefetch: /],
       ['enqueue', { queue: 'q' }, /^payload: is required/],
       ['enqueue', { queue: 'q', payload: 1, delaySeconds: 901 }, /^delaySeconds: /],
+      ['enqueue', { queue: 'q', payload: 1, jobs: [{ payload: 2 }] }, /^jobs: give payload .* or jobs, not both/],
+      ['enqueue', { queue: 'q', jobs: Array.from({ length: 11 }, () => ({ payload: 1 })) }, /^jobs: /],
+      ['enqueue', { queue: 'q', jobs: [{ payload: 1 }, { id: 'k' }] }, /^jobs\.1\.payload: is required/],
       ['nack', { queue: 'q', id: 'x' }, /^lease: is required/],
       ['extend', { queue: 'q', id: 'x', lease: 'y', seconds: 0 }, /^seconds: /],
     ];
