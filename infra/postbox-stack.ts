@@ -174,12 +174,19 @@ export interface WorkQueueSettings {
    */
   readonly retention?: Duration;
   /**
+   * The alarm `jobAlarms.readyAgeAlarm` fires when a job has waited ready this long with no consumer taking it.
+   * Stack-wide only.
+   *
+   * @default Duration.minutes(5)
+   */
+  readonly maxReadyAge?: Duration;
+  /**
    * Queues with settings of their own (each unset one is the stack's). Any other valid queue name works with the
    * stack's settings; a queue needs no declaration to be used.
    *
    * @default {}
    */
-  readonly queues?: Record<string, Omit<WorkQueueSettings, 'queues'>>;
+  readonly queues?: Record<string, Omit<WorkQueueSettings, 'queues' | 'maxReadyAge'>>;
 }
 
 /**
@@ -485,6 +492,8 @@ export class PostboxStack extends Stack {
 
     this.jobAlarms = new JobAlarms(this, 'JobAlarms', {
       logGroups: [nack, disconnect, redeliver].map((fn) => fn.logGroup),
+      reportLogGroup: redeliver.logGroup,
+      maxReadyAge: props.workQueues?.maxReadyAge,
       namespace: `Postbox/${this.stackName}`,
       deadLetterThreshold: props.deadLetterAlarmThreshold,
     });
@@ -518,7 +527,7 @@ export class PostboxStack extends Stack {
   /** One queue's settings (or the stack's) in seconds, each unset one from `fallback`, checked against SQS's bounds. */
   private queueSettings(
     where: string,
-    settings: Omit<WorkQueueSettings, 'queues'>,
+    settings: Omit<WorkQueueSettings, 'queues' | 'maxReadyAge'>,
     fallback: QueueSettings,
   ): QueueSettings {
     const leaseSeconds = settings.leaseTime?.toSeconds() ?? fallback.leaseSeconds;

@@ -1,11 +1,18 @@
 import { randomBytes } from 'node:crypto';
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
-import { BatchGetCommand, DeleteCommand, GetCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import {
+  BatchGetCommand,
+  DeleteCommand,
+  GetCommand,
+  PutCommand,
+  QueryCommand,
+  UpdateCommand,
+} from '@aws-sdk/lib-dynamodb';
 import { dynamo } from './clients.js';
 import { numberEnv, requireEnv } from './env.js';
 import { ProtocolError } from './errors.js';
 import { messageIdFor, newSeq } from './ids.js';
-import { DEAD_LETTERED_MESSAGE, JOBS_BY_ORDER_INDEX } from './keys.js';
+import { DEAD_LETTERED_MESSAGE, JOBS_BY_ORDER_INDEX, QUEUE_REPORT_MESSAGE } from './keys.js';
 import { logger } from './logger.js';
 import type { JobFrame } from './protocol.js';
 import { pushFrame } from './push.js';
@@ -30,6 +37,8 @@ export interface JobsConfig extends QueueSettings {
   consumerTtlSeconds: number;
   /** Settings of named queues, each overriding the stack's for that queue. */
   queues?: NamedQueueSettings;
+  /** How often a queue with waiting or dead jobs reports them ({@link reportQueue}); 60 s unless a test asks. */
+  watchSeconds?: number;
 }
 
 /** The settings of every function that touches jobs, from the environment the stack gives them. */
@@ -43,6 +52,7 @@ export function jobsConfigFromEnv(): JobsConfig {
     retentionSeconds: numberEnv('JOB_RETENTION_SECONDS', 1_209_600),
     consumerTtlSeconds: numberEnv('CONNECTION_TTL_SECONDS', 7500),
     queues: queueSettingsSchema.parse(JSON.parse(process.env.QUEUE_SETTINGS || '{}')),
+    watchSeconds: numberEnv('WATCH_SECONDS', 60),
   };
 }
 
@@ -299,7 +309,11 @@ export async function dispatch(config: JobsConfig, queue: string, now = Date.now
   for (let round = 0; round < DISPATCH_ROUNDS; round++) {
     const rooms = shuffle(await consumersWithRoom(config, queue, now));
     const total = rooms.reduce((sum, r) => sum + r.room, 0);
-    if (total === 0) return leased;
+    // No room: whatever is ready waits, and the watch says how long.
+    if (total === 0) {
+      await watch(config, queue, now);
+      return leased;
+    }
     const ready = await readyJobs(config, queue, total, now);
     if (ready.length === 0) return leased;
     const outcomes = await leaseAll(
@@ -325,6 +339,7 @@ async function offer(config: JobsConfig, queue: string, job: { id: string; order
     // Given back with a new order by a consumer that turned out gone: the whole queue, then.
     if (outcome === 'gone') return void (await dispatch(config, queue, now));
   }
+  await watch(config, queue, now);
 }
 
 /** A consumer with `room` new places: the oldest ready jobs, to it alone (any other consumer with room has been filled). */
@@ -580,6 +595,7 @@ async function endLease(
   }
   // WARN: logged at every level but ERROR, so the stack's dead-letter alarm (a metric filter) always sees it.
   logger.warn(DEAD_LETTERED_MESSAGE, { queue, id, attempts: old.attempt, reason: options.reason });
+  await watch(config, queue, now);
   return { status: 'dead', holder };
 }
 
@@ -766,6 +782,96 @@ async function itemsOf(config: JobsConfig, keys: { queue: string; key: string }[
 export async function readyTimer(config: JobsConfig, queue: string, at: number, now = Date.now()): Promise<void> {
   if (at > now + 1000) await enqueueTimer(config.pushQueueUrl, { kind: 'ready', queue, at }, now);
   else await dispatch(config, queue, now);
+}
+
+// ── Watch ────────────────────────────────────────────────────────────────────────────────────────────────────────
+//
+// A queue with jobs waiting (ready, no consumer with room) or dead reports them once a minute in one log line, the
+// stack's age and dead-letter depth alarms' metrics (log metric filters: no custom-metric request). Nothing polls:
+// the report is a timer on the push queue, armed by what leaves a job waiting (an offer or dispatch without room, a
+// dead-letter) and re-armed by the report itself while anything waits. One row `w#` per queue says until when a
+// timer chain runs, so concurrent functions arm one chain, not one each.
+//
+//   arm     w#.until := now + period   if no w# or its chain is overdue by a period (a crash broke it)  → timer
+//   report  w#.until := at + period    if w#.until = at (this chain's)                                    → timer
+//   report  delete w#                  if w#.until = at and nothing waits or is dead
+
+const watchKey = 'w#';
+/** Queues this container has seen watched, and until when: a busy backlog arms at most one write a period. */
+const watched = new Map<string, number>();
+
+async function watch(config: JobsConfig, queue: string, now: number): Promise<void> {
+  if ((watched.get(queue) ?? 0) > now) return;
+  const period = (config.watchSeconds ?? 60) * 1000;
+  const until = now + period;
+  watched.set(queue, until);
+  const armed = await update(
+    config.jobsTable,
+    { queue, key: watchKey },
+    'SET #until = :u, #expiresAt = :e',
+    'attribute_not_exists(#until) OR #until < :overdue',
+    { ':u': until, ':e': Math.floor(until / 1000) + 86_400, ':overdue': now - period },
+  );
+  if (armed) await enqueueTimer(config.pushQueueUrl, { kind: 'watch', queue, at: until }, now);
+}
+
+/**
+ * A `watch` timer: logs the age of the queue's oldest ready job (since it became ready: enqueued, its delay over, or
+ * given back) and how many jobs are dead, then watches on while either lasts.
+ */
+export async function reportQueue(config: JobsConfig, queue: string, at: number, now = Date.now()): Promise<void> {
+  const [oldest] = await readyJobs(config, queue, 1, now);
+  const deadJobs = await countDead(config, queue);
+  const readyAt = oldest ? Number(oldest.order.slice('ready#'.length, 'ready#'.length + 15)) : now;
+  const oldestReadyAgeSeconds = Math.max(0, Math.floor((now - readyAt) / 1000));
+  const key = { queue, key: watchKey };
+  if (!oldest && deadJobs === 0) {
+    await dynamo
+      .send(
+        new DeleteCommand({
+          TableName: config.jobsTable,
+          Key: key,
+          ConditionExpression: '#until = :at',
+          ExpressionAttributeNames: { '#until': 'until' },
+          ExpressionAttributeValues: { ':at': at },
+        }),
+      )
+      .catch((err) => {
+        if (!(err instanceof ConditionalCheckFailedException)) throw err;
+      });
+    return;
+  }
+  logger.info(QUEUE_REPORT_MESSAGE, { queue, oldestReadyAgeSeconds, deadJobs, oldestReadyId: oldest?.id });
+  const until = Math.max(at, now) + (config.watchSeconds ?? 60) * 1000;
+  const mine = await update(config.jobsTable, key, 'SET #until = :u, #expiresAt = :e', '#until = :at', {
+    ':u': until,
+    ':e': Math.floor(until / 1000) + 86_400,
+    ':at': at,
+  });
+  if (mine) await enqueueTimer(config.pushQueueUrl, { kind: 'watch', queue, at: until }, now);
+}
+
+/** The queue's dead jobs, counted on the keys-only index (a read unit per about 4 KB of their keys). */
+async function countDead(config: JobsConfig, queue: string): Promise<number> {
+  let count = 0;
+  let startKey: Record<string, unknown> | undefined;
+  do {
+    const page = await dynamo.send(
+      new QueryCommand({
+        TableName: config.jobsTable,
+        IndexName: JOBS_BY_ORDER_INDEX,
+        KeyConditionExpression: '#queue = :q AND begins_with(#order, :dead)',
+        ExpressionAttributeNames: { '#queue': 'queue', '#order': 'order' },
+        ExpressionAttributeValues: { ':q': queue, ':dead': 'dead#' },
+        Select: 'COUNT',
+        ConsistentRead: true,
+        ExclusiveStartKey: startKey,
+      }),
+    );
+    count += page.Count ?? 0;
+    startKey = page.LastEvaluatedKey;
+  } while (startKey);
+  return count;
 }
 
 // ── Dead letters ─────────────────────────────────────────────────────────────────────────────────────────────────

@@ -12,3 +12,9 @@ export const JOBS_BY_ORDER_INDEX = 'byOrder';
 
 /** The message of the log line a dead-lettered job leaves; the stack's dead-letter alarm counts these lines. */
 export const DEAD_LETTERED_MESSAGE = 'job dead-lettered';
+
+/**
+ * The message of the line a work queue with waiting or dead jobs logs each minute, with `oldestReadyAgeSeconds` and
+ * `deadJobs`: the stack's age and dead-letter depth alarms read these two fields.
+ */
+export const QUEUE_REPORT_MESSAGE = 'work queue report';

@@ -48,6 +48,8 @@ export const pushBody = z.discriminatedUnion('kind', [
   }),
   /** A work queue whose delayed jobs are ready at `at` (epoch ms): its consumers are offered them then. */
   z.object({ kind: z.literal('ready'), queue: z.string(), at: z.number() }),
+  /** A work queue with waiting or dead jobs: report them at `at` (the alarms' metrics), and again while they last. */
+  z.object({ kind: z.literal('watch'), queue: z.string(), at: z.number() }),
 ]);
 export type PushBody = z.infer<typeof pushBody>;
 export type LeaseTimer = Extract<PushBody, { kind: 'leases' }>['leases'][number];
@@ -126,12 +128,12 @@ const MAX_DELAY_SECONDS = 900;
 /** Asks redeliver to act at `at` (epoch ms) on `timer`: a lease deadline or the end of a job's delay. */
 export async function enqueueTimer(
   queueUrl: string,
-  timer: Extract<PushBody, { kind: 'leases' | 'ready' }>,
+  timer: Extract<PushBody, { kind: 'leases' | 'ready' | 'watch' }>,
   now = Date.now(),
 ): Promise<void> {
   const delaySeconds = Math.min(MAX_DELAY_SECONDS, Math.max(0, Math.ceil((timer.at - now) / 1000)));
   const bodies: string[] = [];
-  if (timer.kind === 'ready') bodies.push(JSON.stringify(timer));
+  if (timer.kind !== 'leases') bodies.push(JSON.stringify(timer));
   else
     for (let i = 0; i < timer.leases.length; i += TARGETS_PER_RECORD)
       bodies.push(JSON.stringify({ ...timer, leases: timer.leases.slice(i, i + TARGETS_PER_RECORD) }));

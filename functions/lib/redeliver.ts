@@ -3,7 +3,7 @@ import { catchUp } from './catchup.js';
 import { dynamo } from './clients.js';
 import { connectionsOf } from './connections.js';
 import { type Page, pageItem } from './inbox.js';
-import { checkLeases, type JobsConfig, readyTimer } from './jobs.js';
+import { checkLeases, type JobsConfig, readyTimer, reportQueue } from './jobs.js';
 import { logger } from './logger.js';
 import { syncedFrame } from './protocol.js';
 import { pushFrame } from './push.js';
@@ -42,7 +42,8 @@ export interface PushRecord {
  * - `write`: an inbox page deliver could not write; written now, then the recipient's live connections are pushed
  *   what is pending up to `upTo` (older pending messages too: the client drops what it already has).
  *
- * - `leases` and `ready`: work-queue timers: lease deadlines, and the ends of delays (see jobs.ts).
+ * - `leases`, `ready` and `watch`: work-queue timers: lease deadlines, the ends of delays, the queues' reports (see
+ *   jobs.ts).
  *
  * Whatever is pushed is followed by a check after the ack deadline.
  */
@@ -68,6 +69,8 @@ export async function redeliverBatch(records: PushRecord[], config: RedeliverCon
           leaseTimers.push({ record, timer: body });
         } else if (body.kind === 'ready') {
           await readyTimer(config.jobs, body.queue, body.at);
+        } else if (body.kind === 'watch') {
+          await reportQueue(config.jobs, body.queue, body.at);
         } else {
           const results = await Promise.all(body.targets.map((target) => recheck(target, config)));
           again.push(...results.filter((t): t is PushTarget => t !== undefined));

@@ -2,8 +2,8 @@ import { DeleteMessageBatchCommand } from '@aws-sdk/client-sqs';
 import { DynamoDBDocumentClient, GetCommand } from '@aws-sdk/lib-dynamodb';
 import type { SQSBatchResponse } from 'aws-lambda';
 import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
-import { deadJobs, jobsConfigFromEnv, redrive } from '../../functions/lib/jobs.js';
-import { DEAD_LETTERED_MESSAGE } from '../../functions/lib/keys.js';
+import { deadJobs, jobsConfigFromEnv, purgeDead, redrive } from '../../functions/lib/jobs.js';
+import { DEAD_LETTERED_MESSAGE, QUEUE_REPORT_MESSAGE } from '../../functions/lib/keys.js';
 import { mintToken } from '../../functions/lib/token.js';
 import { type Backend, startBackend } from '../helpers/backend.js';
 import { type Frame, TestClient } from '../helpers/client.js';
@@ -40,7 +40,12 @@ beforeAll(async () => {
     LEASE_SECONDS: String(LEASE_SECONDS),
     MAX_DELIVERIES: String(MAX_DELIVERIES),
     // As the stack writes `workQueues.queues: { 'wq-own': { leaseTime: 4 s, maxDeliveries: 1 } }`.
-    QUEUE_SETTINGS: JSON.stringify({ 'wq-own': { leaseSeconds: 4, maxDeliveries: 1 } }),
+    QUEUE_SETTINGS: JSON.stringify({
+      'wq-own': { leaseSeconds: 4, maxDeliveries: 1 },
+      'wq-watch': { maxDeliveries: 1 },
+    }),
+    // The queues' reports each second rather than each minute.
+    WATCH_SECONDS: '1',
   };
   Object.assign(lifecycle, await loadHandlers(backend, ['authorize', 'connect', 'disconnect'] as const, env));
   h = await loadHandlers(backend, ['enqueue', 'consume', 'cancel', 'ack', 'nack', 'extend', 'redeliver'] as const, env);
@@ -118,6 +123,26 @@ const enqueue = (from: string, queue: string, payload: unknown, extra: Record<st
   frame(h.enqueue, from, { action: 'enqueue', queue, payload, ...extra });
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 const jobsConfig = () => ({ ...jobsConfigFromEnv(), maxDeliveries: MAX_DELIVERIES, leaseSeconds: LEASE_SECONDS });
+
+/** The JSON log lines the functions write from now to the end of the test. */
+function captureLogs(): () => Record<string, unknown>[] {
+  const chunks: string[] = [];
+  for (const stream of [process.stdout, process.stderr]) {
+    const write = stream.write.bind(stream);
+    stream.write = ((chunk: string | Uint8Array, ...rest: never[]) => {
+      chunks.push(String(chunk));
+      return write(chunk, ...rest);
+    }) as typeof stream.write;
+    onTestFinished(() => {
+      stream.write = write;
+    });
+  }
+  return () =>
+    chunks
+      .flatMap((chunk) => chunk.split('\n'))
+      .filter((line) => line.startsWith('{'))
+      .map((line) => JSON.parse(line));
+}
 
 async function jobItem(queue: string, id: string): Promise<Record<string, unknown> | undefined> {
   const result = await db.send(
@@ -272,17 +297,7 @@ describe('work queues', () => {
 
   it('offers a job again, attempt + 1, when its lease expires, and dead-letters it after maxDeliveries', async () => {
     // The stack's dead-letter alarm is a metric filter on this log line.
-    const logged: string[] = [];
-    for (const stream of [process.stdout, process.stderr]) {
-      const write = stream.write.bind(stream);
-      stream.write = ((chunk: string | Uint8Array, ...rest: never[]) => {
-        logged.push(String(chunk));
-        return write(chunk, ...rest);
-      }) as typeof stream.write;
-      onTestFinished(() => {
-        stream.write = write;
-      });
-    }
+    const logged = captureLogs();
     const driver = await connect('wq-driver-6');
     await driver.say('consume', { queue: 'wq-6', prefetch: 1 });
     const { id } = await enqueue('wq-vendor', 'wq-6', 'slow');
@@ -297,8 +312,7 @@ describe('work queues', () => {
     await sleep((LEASE_SECONDS + 3) * 1000);
     expect(driver.jobs()).toHaveLength(MAX_DELIVERIES);
     expect(await jobItem('wq-6', id as string)).toMatchObject({ status: 'dead', lastError: 'lease expired' });
-    const lines = logged.flatMap((chunk) => chunk.split('\n')).filter((line) => line.includes(`"${id}"`));
-    expect(lines.map((line) => JSON.parse(line))).toContainEqual(
+    expect(logged().filter((line) => line.id === id)).toContainEqual(
       expect.objectContaining({ level: 'WARN', message: DEAD_LETTERED_MESSAGE, queue: 'wq-6', id }),
     );
     expect(await deadJobs(jobsConfig(), 'wq-6')).toEqual([
@@ -333,6 +347,49 @@ describe('work queues', () => {
     expect([again?.id, again?.attempt]).toEqual([other.id, 2]);
     expect(await jobItem('wq-own', own.id as string)).toMatchObject({ status: 'dead', attempt: 1 });
   });
+
+  it('reports a queue’s oldest waiting job and its dead jobs while they last, for the age and depth alarms', async () => {
+    const logged = captureLogs();
+    const reports = () => logged().filter((l) => l.message === QUEUE_REPORT_MESSAGE && l.queue === 'wq-watch');
+    const until = async (check: () => boolean, what: string) => {
+      for (const deadline = Date.now() + 10_000; !check(); await sleep(50))
+        if (Date.now() > deadline) throw new Error(`no ${what} within 10 s: ${JSON.stringify(reports())}`);
+    };
+    const { id } = await enqueue('wq-vendor', 'wq-watch', 'nobody yet');
+    await until(() => reports().some((r) => (r.oldestReadyAgeSeconds as number) >= 2), 'report of a 2 s wait');
+    expect(reports()[0]).toMatchObject({ level: 'INFO', deadJobs: 0, oldestReadyId: id });
+    // Taken, then dead at its one delivery: the reports go on, with the dead job and nothing waiting.
+    const driver = await connect('wq-driver-watch');
+    await driver.say('consume', { queue: 'wq-watch', prefetch: 1 });
+    const [job] = await driver.nextJobs(1, 0);
+    await driver.say('nack', { queue: 'wq-watch', id, lease: job?.lease, reason: 'poison' });
+    const before = reports().length;
+    await until(
+      () =>
+        reports()
+          .slice(before)
+          .some((r) => r.deadJobs === 1),
+      'report of the dead job',
+    );
+    expect(reports().at(-1)).toMatchObject({ deadJobs: 1, oldestReadyAgeSeconds: 0 });
+    // Nothing waiting and nothing dead: the reports stop, and the watch's row goes.
+    await purgeDead(jobsConfig(), 'wq-watch');
+    const watchRow = async () =>
+      (
+        await db.send(
+          new GetCommand({
+            TableName: backend.env.JOBS_TABLE,
+            Key: { queue: 'wq-watch', key: 'w#' },
+            ConsistentRead: true,
+          }),
+        )
+      ).Item;
+    for (const deadline = Date.now() + 5_000; await watchRow(); await sleep(100))
+      if (Date.now() > deadline) throw new Error('the watch row is still there 5 s after the purge');
+    const stopped = reports().length;
+    await sleep(2_500);
+    expect(reports()).toHaveLength(stopped);
+  }, 30_000);
 
   it('takes a nack back at once or after its delay, keeps its reason, and an extend keeps a lease past its deadline', async () => {
     const driver = await connect('wq-driver-7');

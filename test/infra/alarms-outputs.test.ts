@@ -1,7 +1,7 @@
 import { Duration } from 'aws-cdk-lib';
 import type { Template } from 'aws-cdk-lib/assertions';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { DEAD_LETTERED_MESSAGE } from '../../functions/lib/keys.js';
+import { DEAD_LETTERED_MESSAGE, QUEUE_REPORT_MESSAGE } from '../../functions/lib/keys.js';
 import { logicalId, type Synthesized, synthPostbox } from './helpers.js';
 
 describe('alarms', () => {
@@ -13,7 +13,7 @@ describe('alarms', () => {
   });
 
   it('fires on the first dead-lettered record of either queue', () => {
-    template.resourceCountIs('AWS::CloudWatch::Alarm', 5);
+    template.resourceCountIs('AWS::CloudWatch::Alarm', 7);
     for (const queue of [synth.stack.messageQueue, synth.stack.pushQueue]) {
       template.hasResourceProperties('AWS::CloudWatch::Alarm', {
         Namespace: 'AWS/SQS',
@@ -28,7 +28,11 @@ describe('alarms', () => {
 
   it('fires on the first dead-lettered job, counted from the logs of every function that can dead-letter one', () => {
     const namespace = `Postbox/${synth.stack.stackName}`;
-    const filters = template.findResources('AWS::Logs::MetricFilter');
+    const filters = Object.fromEntries(
+      Object.entries(template.findResources('AWS::Logs::MetricFilter')).filter(([, f]) =>
+        f.Properties.FilterPattern.includes(DEAD_LETTERED_MESSAGE),
+      ),
+    );
     const groups = Object.values(filters)
       .map((f) => JSON.stringify(f.Properties.LogGroupName))
       .sort();
@@ -51,6 +55,42 @@ describe('alarms', () => {
       Threshold: 0,
       TreatMissingData: 'notBreaching',
     });
+  });
+
+  it('fires when a work queue holds a dead job, or a ready job waited five minutes, from the queues’ reports', () => {
+    const namespace = `Postbox/${synth.stack.stackName}`;
+    const reports = Object.values(template.findResources('AWS::Logs::MetricFilter')).filter((f) =>
+      f.Properties.FilterPattern.includes(QUEUE_REPORT_MESSAGE),
+    );
+    expect(reports.map((f) => f.Properties)).toEqual(
+      expect.arrayContaining(
+        [
+          ['DeadJobs', '$.deadJobs'],
+          ['OldestReadyJobAge', '$.oldestReadyAgeSeconds'],
+        ].map(([MetricName, MetricValue]) => ({
+          LogGroupName: { Ref: logicalId(synth.stack.handlers.redeliver.logGroup) },
+          FilterPattern: `{ $.message = "${QUEUE_REPORT_MESSAGE}" }`,
+          MetricTransformations: [{ MetricNamespace: namespace, MetricName, MetricValue }],
+        })),
+      ),
+    );
+    expect(reports).toHaveLength(2);
+    for (const [MetricName, Threshold] of [
+      ['DeadJobs', 0],
+      ['OldestReadyJobAge', 300],
+    ])
+      template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+        Namespace: namespace,
+        MetricName,
+        Statistic: 'Maximum',
+        ComparisonOperator: 'GreaterThanThreshold',
+        Threshold,
+        TreatMissingData: 'notBreaching',
+      });
+    synthPostbox({ workQueues: { maxReadyAge: Duration.minutes(1) } }).template.hasResourceProperties(
+      'AWS::CloudWatch::Alarm',
+      { MetricName: 'OldestReadyJobAge', Threshold: 60 },
+    );
   });
 
   it('fires when the push queue’s oldest record is a minute past the ack deadline', () => {
