@@ -10,7 +10,11 @@ const connectionsTable = requireEnv('CONNECTIONS_TABLE');
  * `consume`: this connection (not the client: two tabs are two consumers) takes up to `prefetch` of the queue's
  * jobs at a time; consuming again changes `prefetch`. Jobs ready now may be pushed before the `consuming` reply.
  */
-export const handler = route(consumeFrame, async ({ queue, prefetch }, { clientId, connectionId }) => {
-  await consume(config, connectionsTable, { queue, prefetch, clientId, connectionId });
-  return { type: 'consuming', queue, prefetch };
-});
+export const handler = route(
+  consumeFrame,
+  async ({ queue, prefetch }, { clientId, connectionId }) => {
+    await consume(config, connectionsTable, { queue, prefetch, clientId, connectionId });
+    return { type: 'consuming', queue, prefetch };
+  },
+  ({ queue }) => [['consume', queue]],
+);

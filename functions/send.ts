@@ -7,7 +7,11 @@ const queueUrl = requireEnv('INGEST_QUEUE_URL');
 const maxPayloadBytes = numberEnv('MAX_PAYLOAD_BYTES', 65_536);
 
 /** `send`: a message for one client's inbox, accepted once SQS holds it, whether or not that client is online. */
-export const handler = route(sendFrame, async ({ to, payload, id }, { clientId }) => {
-  const [message] = await acceptMessages(queueUrl, maxPayloadBytes, [{ from: clientId, to, payload, key: id }]);
-  return { type: 'accepted', id: message?.id ?? '' };
-});
+export const handler = route(
+  sendFrame,
+  async ({ to, payload, id }, { clientId }) => {
+    const [message] = await acceptMessages(queueUrl, maxPayloadBytes, [{ from: clientId, to, payload, key: id }]);
+    return { type: 'accepted', id: message?.id ?? '' };
+  },
+  ({ to }) => [['send', to]],
+);

@@ -4,6 +4,7 @@ import { CfnOutput, Duration, RemovalPolicy, Stack, type StackProps } from 'aws-
 import type { ThrottleSettings } from 'aws-cdk-lib/aws-apigatewayv2';
 import { Secret } from 'aws-cdk-lib/aws-secretsmanager';
 import type { Construct } from 'constructs';
+import { capabilitiesSchema, type Operation } from '../functions/lib/capabilities.js';
 import { NAME_PATTERN } from '../functions/lib/protocol.js';
 import type { QueueSettings } from '../functions/lib/queue-settings.js';
 import { HandlerFunction, type HandlerFunctionProps } from './constructs/handler-function.js';
@@ -100,6 +101,31 @@ export interface PostboxStackProps extends StackProps {
    * @default 5
    */
   readonly maxAttempts?: number;
+
+  /**
+   * What a connect token without a `caps` claim may do: name pattern (exact, prefix ending in `*`, or `*`) →
+   * operations (`subscribe`, `publish`, `send`, `enqueue`, `consume`). Nothing by default: such a client still
+   * receives what is sent to it, acks and replays its own inbox, but subscribes, publishes, sends and uses queues
+   * only as its token's `caps` allow. Secure by default; `npm start`'s demo tokens and `npm run token` carry caps.
+   *
+   * @default {}
+   */
+  readonly defaultCapabilities?: Record<string, Operation[]>;
+
+  /**
+   * Longest a connect token may live (`exp` after `iat`); a longer one is refused at connect.
+   *
+   * @default Duration.days(1)
+   */
+  readonly maxTokenLifetime?: Duration;
+
+  /**
+   * `iss` and `aud` a connect token must carry, when set.
+   *
+   * @default not checked
+   */
+  readonly tokenIssuer?: string;
+  readonly tokenAudience?: string;
 
   /**
    * Pending (unacked) messages one client's inbox keeps at most. A catch-up (connect or `replay`) that finds more
@@ -309,9 +335,23 @@ export class PostboxStack extends Stack {
     }
     const payloadLimit = { MAX_PAYLOAD_BYTES: String(maxPayloadBytes) };
 
+    const maxTokenLifetime = props.maxTokenLifetime ?? Duration.days(1);
+    if (maxTokenLifetime.toSeconds() < 60)
+      throw new Error(`PostboxStack ${this.node.path}: maxTokenLifetime must be at least a minute`);
+    const defaultCaps = capabilitiesSchema.safeParse(props.defaultCapabilities ?? {});
+    if (!defaultCaps.success)
+      throw new Error(
+        `PostboxStack ${this.node.path}: defaultCapabilities: ${defaultCaps.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`,
+      );
     const authorize = handler('authorize', {
       description: 'Postbox: verifies the connect token ($connect REQUEST authorizer)',
-      environment: { TOKEN_SECRET_ARN: this.tokenSecret.secretArn },
+      environment: {
+        TOKEN_SECRET_ARN: this.tokenSecret.secretArn,
+        DEFAULT_CAPS: JSON.stringify(defaultCaps.data),
+        MAX_TOKEN_LIFETIME_SECONDS: String(maxTokenLifetime.toSeconds()),
+        ...(props.tokenIssuer ? { TOKEN_ISSUER: props.tokenIssuer } : {}),
+        ...(props.tokenAudience ? { TOKEN_AUDIENCE: props.tokenAudience } : {}),
+      },
     });
     this.tokenSecret.grantRead(authorize.function);
 

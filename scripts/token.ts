@@ -4,6 +4,7 @@ import { pathToFileURL } from 'node:url';
 import { CloudFormationClient, DescribeStacksCommand } from '@aws-sdk/client-cloudformation';
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { Command } from 'commander';
+import { type Capabilities, capabilitiesFromAllows } from '../functions/lib/capabilities.js';
 import { mintToken } from '../functions/lib/token.js';
 
 /** A failure the user can fix; printed as one sentence, without a stack trace. */
@@ -69,10 +70,16 @@ export async function readStackSecret(stackName: string, region?: string): Promi
 }
 
 /** Mints the token, turning jose's complaint about a bad time span into a sentence about `--ttl`. */
-export async function mint(secret: string, clientId: string, ttl: string): Promise<string> {
+export async function mint(secret: string, clientId: string, ttl: string, allow: string[] = []): Promise<string> {
   if (clientId.trim().length === 0) throw new TokenScriptError('The clientId must not be empty.');
+  let caps: Capabilities | undefined;
   try {
-    return await mintToken(secret, clientId, ttl);
+    if (allow.length > 0) caps = capabilitiesFromAllows(allow);
+  } catch (err) {
+    throw new TokenScriptError((err as Error).message);
+  }
+  try {
+    return await mintToken(secret, clientId, ttl, { caps });
   } catch (err) {
     // jose throws a TypeError for a span it cannot parse ("Invalid time period format").
     if (err instanceof TypeError) {
@@ -89,6 +96,7 @@ interface Options {
   secret?: string;
   stack: string;
   region?: string;
+  allow: string[];
 }
 
 /** The CLI, separate from process state so it can be tested. */
@@ -107,12 +115,18 @@ export function program(print: (line: string) => void): Command {
     .option('--secret <arnOrName>', 'which local secret, when the data folder holds several')
     .option('--stack <name>', 'the deployed stack whose TokenSecretArn output names the key', 'Postbox')
     .option('--region <region>', 'AWS region of the stack (default: the SDK’s usual resolution)')
+    .option(
+      '--allow <operation:pattern>',
+      'a capability, repeatable: subscribe|publish|send|enqueue|consume (comma list) on a name, prefix* or * (default: everything on *)',
+      (value: string, previous: string[]) => [...previous, value],
+      [] as string[],
+    )
     .action(async (clientId: string, options: Options) => {
       const local = options.local || process.env.POSTBOX_LOCAL === '1';
       const secret = local
         ? readLocalSecret(resolve(options.dataDir, 'secrets.json'), options.secret)
         : await readStackSecret(options.stack, options.region);
-      print(await mint(secret, clientId, options.ttl));
+      print(await mint(secret, clientId, options.ttl, options.allow));
     });
 }
 

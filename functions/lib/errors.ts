@@ -4,6 +4,7 @@ export type ErrorCode =
   | 'UnknownAction'
   | 'PayloadTooLarge'
   | 'Unauthorized'
+  | 'Forbidden'
   | 'RateLimited'
   | 'StaleLease'
   | 'QueueFull'

@@ -10,7 +10,7 @@ export interface WebSocketEvent {
     eventType?: string;
     connectedAt?: number;
     requestTimeEpoch?: number;
-    authorizer?: { clientId?: unknown; principalId?: unknown };
+    authorizer?: { clientId?: unknown; principalId?: unknown; caps?: unknown };
     disconnectStatusCode?: number;
     disconnectReason?: string;
   };

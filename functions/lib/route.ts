@@ -1,5 +1,12 @@
 import type { Context } from 'aws-lambda';
 import type { z } from 'zod';
+import {
+  CAPABILITIES_CONTEXT_KEY,
+  type Capabilities,
+  capabilitiesSchema,
+  type Operation,
+  requireCapability,
+} from './capabilities.js';
 import { ProtocolError } from './errors.js';
 import { callerOf, type RouteResult, type WebSocketEvent } from './events.js';
 import { logger } from './logger.js';
@@ -8,7 +15,11 @@ import { jsonOf, parseFrame, refOf, type ServerFrame } from './protocol.js';
 export interface Caller {
   clientId: string;
   connectionId: string;
+  caps: Capabilities;
 }
+
+/** What a frame asks to do, by name, for the capability check that comes before anything else. */
+export type Needs<F> = (frame: F) => [Operation, string][];
 
 /**
  * Wraps one route's domain function: parse and validate the frame, run, and reply with one frame that echoes `ref`.
@@ -18,6 +29,7 @@ export interface Caller {
 export function route<T extends z.ZodType>(
   schema: T,
   run: (frame: z.infer<T>, caller: Caller) => Promise<ServerFrame>,
+  needs?: Needs<z.infer<T>>,
 ): (event: WebSocketEvent, context: Context) => Promise<RouteResult> {
   return async (event, context) => {
     const { connectionId } = event.requestContext;
@@ -29,7 +41,9 @@ export function route<T extends z.ZodType>(
     try {
       if (!clientId) throw new ProtocolError('Unauthorized', 'connection carries no client identity');
       const frame = parseFrame(json, schema);
-      return reply({ ...(await run(frame, { clientId, connectionId })), ref });
+      const caps = capabilitiesOf(event);
+      for (const [operation, name] of needs?.(frame) ?? []) requireCapability(caps, operation, name);
+      return reply({ ...(await run(frame, { clientId, connectionId, caps })), ref });
     } catch (err) {
       if (err instanceof ProtocolError) {
         logger.info('frame rejected', { code: err.code, reason: err.message });
@@ -41,6 +55,21 @@ export function route<T extends z.ZodType>(
       logger.resetKeys();
     }
   };
+}
+
+/**
+ * The capabilities the authorizer put in the connection's context. A connection without them (made before this
+ * version) may do nothing that needs one until it reconnects.
+ */
+function capabilitiesOf(event: WebSocketEvent): Capabilities {
+  const raw = event.requestContext.authorizer?.[CAPABILITIES_CONTEXT_KEY];
+  if (typeof raw !== 'string') return {};
+  try {
+    const parsed = capabilitiesSchema.safeParse(JSON.parse(raw));
+    return parsed.success ? parsed.data : {};
+  } catch {
+    return {};
+  }
 }
 
 export function reply(frame: ServerFrame): RouteResult {

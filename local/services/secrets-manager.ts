@@ -7,16 +7,18 @@ import { close, listen } from '../net.js';
 import type { Service } from './types.js';
 
 /**
- * The slice of Secrets Manager the stack uses (CreateSecret, GetSecretValue), over AWS's JSON 1.1 protocol so the
- * SDK client in the authorizer works unchanged. Secrets are kept in `file` (ARN → SecretString) so tokens minted
- * before a restart stay valid, and so `npm run token -- --local` can read the key.
+ * The slice of Secrets Manager the stack uses (CreateSecret, GetSecretValue with AWSCURRENT or AWSPREVIOUS,
+ * PutSecretValue: a rotation), over AWS's JSON 1.1 protocol so the SDK client in the authorizer works unchanged.
+ * Current values are kept in `file` (ARN → SecretString) so tokens minted before a restart stay valid, and so
+ * `npm run token -- --local` can read the key; a previous value lives until the runtime stops.
  */
 export async function startSecretsManager(host: string, file?: string): Promise<Service> {
   const secrets = new Map<string, string>(file && existsSync(file) ? Object.entries(readJson(file)) : []);
+  const versions: Versions = { previous: new Map(), createdAt: new Map() };
   const save = (arn: string, value: string) => file && recordSecret(file, arn, value);
   const server = createServer((req, res) => {
     readBody(req)
-      .then((body) => answer(res, handle(req.headers['x-amz-target'], body, secrets, save)))
+      .then((body) => answer(res, handle(req.headers['x-amz-target'], body, secrets, versions, save)))
       .catch((err: unknown) => answer(res, failure(500, 'InternalServiceError', String(err))));
   });
   const port = await listen(server, 0, host);
@@ -24,18 +26,47 @@ export async function startSecretsManager(host: string, file?: string): Promise<
 }
 
 type Reply = { status: number; body: Record<string, unknown> };
+interface Versions {
+  previous: Map<string, string>;
+  /** When the current value was set (epoch seconds, as AWS's `CreatedDate`); unknown for one read from the file. */
+  createdAt: Map<string, number>;
+}
+const NOT_FOUND = "Secrets Manager can't find the specified secret.";
 
 function handle(
   target: string | string[] | undefined,
   input: Record<string, unknown>,
   secrets: Map<string, string>,
+  versions: Versions,
   save: (arn: string, value: string) => void,
 ): Reply {
   switch (target) {
     case 'secretsmanager.GetSecretValue': {
       const arn = find(secrets, input.SecretId);
-      if (!arn) return failure(400, 'ResourceNotFoundException', "Secrets Manager can't find the specified secret.");
-      return ok({ ARN: arn, Name: nameOf(arn), SecretString: secrets.get(arn), VersionStages: ['AWSCURRENT'] });
+      if (!arn) return failure(400, 'ResourceNotFoundException', NOT_FOUND);
+      const stage = input.VersionStage ?? 'AWSCURRENT';
+      const value =
+        stage === 'AWSCURRENT' ? secrets.get(arn) : stage === 'AWSPREVIOUS' ? versions.previous.get(arn) : undefined;
+      if (value === undefined)
+        return failure(400, 'ResourceNotFoundException', `${NOT_FOUND} (no version staged ${String(stage)})`);
+      return ok({
+        ARN: arn,
+        Name: nameOf(arn),
+        SecretString: value,
+        VersionStages: [stage],
+        ...(stage === 'AWSCURRENT' && versions.createdAt.has(arn) ? { CreatedDate: versions.createdAt.get(arn) } : {}),
+      });
+    }
+    case 'secretsmanager.PutSecretValue': {
+      const arn = find(secrets, input.SecretId);
+      if (!arn) return failure(400, 'ResourceNotFoundException', NOT_FOUND);
+      if (typeof input.SecretString !== 'string')
+        return failure(400, 'InvalidParameterException', 'SecretString is required.');
+      versions.previous.set(arn, secrets.get(arn) as string);
+      versions.createdAt.set(arn, Date.now() / 1000);
+      secrets.set(arn, input.SecretString);
+      save(arn, input.SecretString);
+      return ok({ ARN: arn, Name: nameOf(arn), VersionStages: ['AWSCURRENT'] });
     }
     case 'secretsmanager.CreateSecret': {
       const name = input.Name;
@@ -45,6 +76,7 @@ function handle(
       // AWS appends a hyphen and six random characters to the name in a secret's ARN.
       const arn = `arn:aws:secretsmanager:us-east-1:000000000000:secret:${name}-${randomBytes(3).toString('hex')}`;
       secrets.set(arn, input.SecretString);
+      versions.createdAt.set(arn, Date.now() / 1000);
       save(arn, input.SecretString);
       return ok({ ARN: arn, Name: name });
     }

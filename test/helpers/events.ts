@@ -1,6 +1,7 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { ReceiveMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
 import type { Context, SQSEvent } from 'aws-lambda';
+import { CAPABILITIES_CONTEXT_KEY, type Capabilities, FULL_ACCESS } from '../../functions/lib/capabilities.js';
 import { toSqsRecord } from '../../local/sqs/records.js';
 
 /** An id in API Gateway's format: 16 characters of URL-safe base64 ending in `=` (e.g. `R1kmxc2VNjMCFIA=`). */
@@ -9,7 +10,13 @@ export function gatewayId(): string {
 }
 
 /** A MESSAGE event as API Gateway sends it to a route's Lambda after a REQUEST authorizer allowed `clientId`. */
-export function messageEvent(body: string, connectionId: string, clientId: string | undefined, routeKey = '$default') {
+export function messageEvent(
+  body: string,
+  connectionId: string,
+  clientId: string | undefined,
+  routeKey = '$default',
+  caps: Capabilities = FULL_ACCESS,
+) {
   const now = Date.now();
   return {
     requestContext: {
@@ -27,7 +34,16 @@ export function messageEvent(body: string, connectionId: string, clientId: strin
       domainName: 'abcdef1234.execute-api.us-east-1.amazonaws.com',
       connectionId,
       apiId: 'abcdef1234',
-      ...(clientId ? { authorizer: { clientId, principalId: clientId, integrationLatency: 3 } } : {}),
+      ...(clientId
+        ? {
+            authorizer: {
+              clientId,
+              principalId: clientId,
+              [CAPABILITIES_CONTEXT_KEY]: JSON.stringify(caps),
+              integrationLatency: 3,
+            },
+          }
+        : {}),
     },
     body,
     isBase64Encoded: false,

@@ -19,7 +19,7 @@ const JOB_ENV = [
 
 /** docs/architecture.md, "Handlers and their environment": each function gets only what it uses. */
 const ENVIRONMENT: Record<HandlerName, string[]> = {
-  authorize: ['TOKEN_SECRET_ARN'],
+  authorize: ['TOKEN_SECRET_ARN', 'DEFAULT_CAPS', 'MAX_TOKEN_LIFETIME_SECONDS'],
   connect: [
     'CONNECTIONS_TABLE',
     'SUBSCRIPTIONS_TABLE',
@@ -111,6 +111,30 @@ describe('Lambda functions', () => {
   it.each(HANDLER_NAMES)('gives %s exactly the environment variables it uses', (name) => {
     const names = Object.keys(fn(name).Environment.Variables).sort();
     expect(names).toEqual([...COMMON_ENV, ...ENVIRONMENT[name]].sort());
+  });
+
+  it('gives the authorizer the default capabilities, the token lifetime, and iss and aud when set', () => {
+    const vars = (props: Parameters<typeof synthPostbox>[0]) => {
+      const s = synthPostbox(props);
+      return s.template.toJSON().Resources[s.functionId('authorize')].Properties.Environment.Variables;
+    };
+    expect(fn('authorize').Environment.Variables).toMatchObject({
+      DEFAULT_CAPS: '{}',
+      MAX_TOKEN_LIFETIME_SECONDS: '86400',
+    });
+    expect(
+      vars({
+        defaultCapabilities: { 'lobby/*': ['subscribe'] },
+        maxTokenLifetime: Duration.hours(2),
+        tokenIssuer: 'https://auth.example.com',
+        tokenAudience: 'postbox',
+      }),
+    ).toMatchObject({
+      DEFAULT_CAPS: '{"lobby/*":["subscribe"]}',
+      MAX_TOKEN_LIFETIME_SECONDS: '7200',
+      TOKEN_ISSUER: 'https://auth.example.com',
+      TOKEN_AUDIENCE: 'postbox',
+    });
   });
 
   it('gives every function that touches jobs the named queues’ settings, each unset one the stack’s', () => {

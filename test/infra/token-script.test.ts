@@ -2,6 +2,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { FULL_ACCESS } from '../../functions/lib/capabilities.js';
 import { verifyToken } from '../../functions/lib/token.js';
 import { mint, program, readLocalSecret, TokenScriptError } from '../../scripts/token.js';
 
@@ -46,7 +47,7 @@ describe('npm run token', () => {
 
   it('mints a token the authorizer’s verifier accepts, for the given client and lifetime', async () => {
     const token = await mint('local-key', 'alice', '2m');
-    await expect(verifyToken('local-key', token)).resolves.toEqual({ ok: true, clientId: 'alice' });
+    await expect(verifyToken('local-key', token)).resolves.toEqual({ ok: true, clientId: 'alice', caps: FULL_ACCESS });
     await expect(verifyToken('other-key', token)).resolves.toMatchObject({ ok: false });
     const claims = JSON.parse(Buffer.from(token.split('.')[1] as string, 'base64url').toString()) as {
       iat: number;
@@ -68,6 +69,23 @@ describe('npm run token', () => {
     });
     expect(lines).toHaveLength(1);
     expect(lines[0]).toMatch(/^[\w-]+\.[\w-]+\.[\w-]+$/);
-    await expect(verifyToken('cli-key', lines[0])).resolves.toEqual({ ok: true, clientId: 'bob' });
+    await expect(verifyToken('cli-key', lines[0])).resolves.toEqual({ ok: true, clientId: 'bob', caps: FULL_ACCESS });
+  });
+
+  it('puts each --allow in the caps claim, and explains a bad one', async () => {
+    write('secrets.json', { [TOKEN_ARN]: 'cli-key' });
+    const lines: string[] = [];
+    await program((line) => lines.push(line)).parseAsync(
+      ['carol', '--local', '--data-dir', dir, '--allow', 'subscribe:news/*', '--allow', 'publish,send:news/sport'],
+      { from: 'user' },
+    );
+    await expect(verifyToken('cli-key', lines[0])).resolves.toEqual({
+      ok: true,
+      clientId: 'carol',
+      caps: { 'news/*': ['subscribe'], 'news/sport': ['publish', 'send'] },
+    });
+    await expect(mint('k', 'carol', '1h', ['read:news'])).rejects.toThrow(
+      /--allow "read:news" is not operation:pattern with operation one of subscribe, publish, send, enqueue, consume/,
+    );
   });
 });

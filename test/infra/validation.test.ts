@@ -117,6 +117,15 @@ describe('synth-time validation', () => {
     expect(() => synthPostbox({ maxPayloadBytes: 131073 })).toThrow(/maxPayloadBytes must be 1–131072, got 131073/);
   });
 
+  it('checks the default capabilities and the token lifetime in a sentence', () => {
+    expect(() => synthPostbox({ defaultCapabilities: { 'news/*': ['read' as never] } })).toThrow(
+      /defaultCapabilities: news\/\*\.0: /,
+    );
+    expect(() => synthPostbox({ maxTokenLifetime: Duration.seconds(10) })).toThrow(
+      /maxTokenLifetime must be at least a minute/,
+    );
+  });
+
   it('checks each named work queue: its name and its settings, in a sentence naming it', () => {
     expect(() => synthPostbox({ workQueues: { queues: { 'no spaces': {} } } })).toThrow(
       /workQueues.queues: 'no spaces' is not a queue name/,
