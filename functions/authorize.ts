@@ -67,7 +67,8 @@ export const handler = async (event: APIGatewayRequestAuthorizerEvent, context: 
 };
 
 async function currentKeys(): Promise<Keys> {
-  const keys = await (cached ??= readKeys());
+  cached ??= readKeys();
+  const keys = await cached;
   if (Date.now() - keys.readAt <= keyCacheMs) return keys;
   cached = readKeys();
   return cached;
