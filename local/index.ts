@@ -2,7 +2,7 @@ import { resolve } from 'node:path';
 import type { ConnectionFaults } from './gateway/faults.js';
 import { startGateway } from './gateway/index.js';
 import type { Gateway, GatewayLimits, Invoke } from './gateway/types.js';
-import { LambdaRuntime, type LogSink, runtimeEnvironment, terminalSink } from './lambda/index.js';
+import { hostRoutes, LambdaRuntime, type LogSink, runtimeEnvironment, terminalSink } from './lambda/index.js';
 import { writeRuntimeInfo } from './runtime-info.js';
 import { type RequestObserver, recordSecret, type Services, sqsClientFor, startServices } from './services/index.js';
 import { Spy } from './spy.js';
@@ -118,6 +118,7 @@ export async function startLocal(options: StartLocalOptions = {}): Promise<Local
           endpoints,
           overridden(resolveEnvironment(fn, ctx, { apiId: api.gateway.apiId, gatewayBaseUrl }), overrides),
         ),
+      routes: () => hostRoutes(model.region, endpoints, { apiId: api.gateway.apiId, gatewayBaseUrl }),
       spy,
       maxConcurrency: options.maxConcurrency,
       sink,

@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { format } from 'node:util';
 import { parentPort, workerData } from 'node:worker_threads';
+import { installNetworkRoutes } from './network.ts';
 import type { InvokeMessage, SandboxData, WorkerMessage } from './protocol.js';
 
 const data = workerData as SandboxData;
@@ -15,6 +16,7 @@ const port = parentPort;
 if (!port) throw new Error('worker.ts runs only as a worker thread');
 
 installModuleHooks();
+installNetworkRoutes(data.routes);
 let currentRequestId: string | undefined;
 patchConsole();
 
