@@ -3,6 +3,7 @@ import type { ConnectionFaults } from './gateway/faults.js';
 import { startGateway } from './gateway/index.js';
 import type { Gateway, GatewayLimits, Invoke } from './gateway/types.js';
 import { hostRoutes, LambdaRuntime, type LogSink, runtimeEnvironment, terminalSink } from './lambda/index.js';
+import { startupReport } from './lambda/startup-report.js';
 import { writeRuntimeInfo } from './runtime-info.js';
 import { type RequestObserver, recordSecret, type Services, sqsClientFor, startServices } from './services/index.js';
 import { Spy } from './spy.js';
@@ -138,6 +139,7 @@ export async function startLocal(options: StartLocalOptions = {}): Promise<Local
       const variables = resolveEnvironment(fn, ctx, { apiId: api.gateway.apiId, gatewayBaseUrl });
       return runtimeEnvironment(fn, model.region, endpoints, overridden(variables, overrides));
     };
+    for (const { fn } of functions.values()) for (const line of startupReport(fn)) sink(`[local] ${line}`);
     // Every variable is resolved once now, so an unresolvable one is reported at start-up, not at first use.
     for (const { fn } of functions.values()) checkEnvironment(fn, environmentOf);
     const runtime = new LambdaRuntime({
