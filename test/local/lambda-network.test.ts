@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { buffer } from 'node:stream/consumers';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { LambdaRuntime } from '../../local/lambda/index.js';
+import { hostRoutes, LambdaRuntime } from '../../local/lambda/index.js';
 import { Spy } from '../../local/spy.js';
 import type { FunctionModel } from '../../local/template/types.js';
 
@@ -63,38 +63,87 @@ export const handler = async () => {
   return { viaHttps, viaFetch, routedFetch };
 };`,
   ),
+  // SDK v2 ignores AWS_ENDPOINT_URL_* and signs for the regional hosts, SQS's legacy queue.amazonaws.com among them.
+  fn(
+    'V2Style',
+    `import https from 'node:https';
+const post = (host, target) => new Promise((resolve, reject) => {
+  const req = https.request({ host, method: 'POST', path: '/', headers: { 'X-Amz-Target': target } }, (res) => {
+    res.resume();
+    res.on('end', () => resolve(res.statusCode));
+  });
+  req.on('error', reject);
+  req.end('{}');
+});
+export const handler = async () => [
+  await post('dynamodb.us-east-1.amazonaws.com', 'DynamoDB_20120810.ListTables'),
+  await post('queue.amazonaws.com', 'AmazonSQS.ListQueues'),
+  await post('secretsmanager.us-east-1.amazonaws.com', 'secretsmanager.ListSecrets'),
+];`,
+  ),
 ];
 
 describe("a local function's requests to AWS hosts", () => {
-  const received: { method?: string; url?: string; body: string }[] = [];
-  let server: Server;
+  const received: { method?: string; url?: string; body: string; service?: string; target?: string }[] = [];
+  const servers: Server[] = [];
   let runtime: LambdaRuntime;
 
-  beforeAll(async () => {
-    server = createServer(async (req: IncomingMessage, res) => {
-      received.push({ method: req.method, url: req.url, body: (await buffer(req)).toString() });
+  /** A stand-in for one local service: it records what it is sent, under its own name. */
+  const serve = async (service: string): Promise<string> => {
+    const server = createServer(async (req: IncomingMessage, res) => {
+      const target = req.headers['x-amz-target'] as string | undefined;
+      received.push({ method: req.method, url: req.url, body: (await buffer(req)).toString(), service, target });
       res.end('pong');
     });
+    servers.push(server);
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-    const { port } = server.address() as AddressInfo;
+    return `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  };
+
+  beforeAll(async () => {
+    const [sqs, dynamodb, secretsManager, gateway] = await Promise.all(
+      ['sqs', 'dynamodb', 'secretsmanager', 'gateway'].map(serve),
+    );
     runtime = new LambdaRuntime({
       functions,
       environment: () => ({ AWS_REGION: 'us-east-1', AWS_ACCESS_KEY_ID: 'local', AWS_SECRET_ACCESS_KEY: 'local' }),
-      routes: () => ({ local: { [API_HOST]: `http://127.0.0.1:${port}` } }),
+      routes: () =>
+        hostRoutes(
+          'us-east-1',
+          { sqs: sqs ?? '', dynamodb: dynamodb ?? '', secretsManager: secretsManager ?? '' },
+          { apiId: API_HOST.split('.')[0] ?? '', gatewayBaseUrl: gateway ?? '' },
+        ),
       spy: new Spy(),
       sink: () => {},
     });
   });
   afterAll(async () => {
     await runtime?.stop();
-    await new Promise((resolve) => server?.close(resolve));
+    await Promise.all(servers.map((server) => new Promise((resolve) => server.close(resolve))));
     rmSync(root, { recursive: true, force: true });
   });
 
   it("sends the API's own execute-api host to the local gateway, however the endpoint was built", async () => {
     const event = { requestContext: { domainName: API_HOST, stage: 'live', connectionId: 'R1kmxc2VNjMCFIA=' } };
     expect(await runtime.invoke('Sample', event)).toEqual({ ok: true, value: 'posted' });
-    expect(received).toContainEqual({ method: 'POST', url: '/live/@connections/R1kmxc2VNjMCFIA%3D', body: 'hi' });
+    expect(received).toContainEqual(
+      expect.objectContaining({
+        service: 'gateway',
+        method: 'POST',
+        url: '/live/@connections/R1kmxc2VNjMCFIA%3D',
+        body: 'hi',
+      }),
+    );
+  });
+
+  it('sends the regional SQS, DynamoDB and Secrets Manager hosts to the local services, as SDK v2 names them', async () => {
+    expect(await runtime.invoke('V2Style', {})).toEqual({ ok: true, value: [200, 200, 200] });
+    const seen = received.filter((r) => r.target).map(({ service, target }) => ({ service, target }));
+    expect(seen).toEqual([
+      { service: 'dynamodb', target: 'DynamoDB_20120810.ListTables' },
+      { service: 'sqs', target: 'AmazonSQS.ListQueues' },
+      { service: 'secretsmanager', target: 'secretsmanager.ListSecrets' },
+    ]);
   });
 
   it('refuses any other AWS host at once, naming it, from node:https and from fetch', async () => {
