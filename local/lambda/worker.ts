@@ -1,6 +1,7 @@
 /**
  * The Lambda runtime inside one worker thread: one sandbox ("execution environment") of one function. Loaded by
- * Node's type stripping, so it uses erasable TypeScript only and imports nothing but `node:` modules.
+ * Node's type stripping, so it uses erasable TypeScript only and imports nothing but `node:` modules and
+ * `network.ts` beside it (which keeps to the same rule).
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { createRequire, Module, registerHooks } from 'node:module';
