@@ -24,6 +24,8 @@ describe('loading a two-stack app', () => {
 
   it('refuses, while loading, an import that no stack it runs exports, naming the importing resource', async () => {
     const started = startLocal({ port: 0, cdkOut, inMemory: true, stack: 'ChatApi', logSink: () => {} });
+    // Should it start after all, it is stopped again; the assertions below then fail.
+    started.then((local) => local.stop()).catch(() => {});
     await expect(started).rejects.toThrow(UnsupportedResourceError);
     await expect(started).rejects.toThrow(
       /^ChatApi\/OnConnect\/Resource \(AWS::Lambda::Function, property Environment\): Fn::ImportValue ChatData:ExportsOutputRef\w+: no stack of those loaded \(ChatApi\) exports it/,
