@@ -108,9 +108,10 @@ export function installNetworkRoutes(routes: HostRoutes): void {
 
   const originalFetch = globalThis.fetch;
   globalThis.fetch = (input, init) => {
-    const url = new URL(input instanceof Request ? input.url : String(input));
-    const target = localTarget(url.hostname, routes);
-    if (!target) return originalFetch(input, init);
+    // What fetch itself would reject (a relative URL) it rejects as it would.
+    const url = URL.parse(input instanceof Request ? input.url : String(input));
+    const target = url ? localTarget(url.hostname, routes) : undefined;
+    if (!url || !target) return originalFetch(input, init);
     url.protocol = 'http:';
     url.hostname = target.hostname;
     url.port = target.port;
