@@ -2,6 +2,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { startLocal } from '../../local/index.js';
 import { startupReport } from '../../local/lambda/startup-report.js';
 import type { FunctionModel } from '../../local/template/types.js';
 
@@ -62,5 +63,71 @@ describe('start-up report of a function', () => {
         /^App\/V3\/Resource: its code imports left-pad, a package the Lambda runtime does not provide, and its bundle leaves it out/,
       ),
     ]);
+  });
+});
+
+/** The smallest assembly the runtime starts: one function behind `$default`, on a runtime past its deprecation. */
+function oldRuntimeAssembly(): string {
+  const dir = join(root, 'assembly');
+  mkdirSync(join(dir, 'asset.old'), { recursive: true });
+  writeFileSync(join(dir, 'asset.old', 'index.js'), 'exports.handler = async () => ({ statusCode: 200 });');
+  const uri = {
+    'Fn::Join': [
+      '',
+      [
+        'arn:aws:apigateway:us-east-1:lambda:path/2015-03-31/functions/',
+        { 'Fn::GetAtt': ['Fn1', 'Arn'] },
+        '/invocations',
+      ],
+    ],
+  };
+  const Resources = {
+    Fn1: {
+      Type: 'AWS::Lambda::Function',
+      Properties: { Handler: 'index.handler', Runtime: 'nodejs16.x', Code: { S3Bucket: 'b', S3Key: 'old.zip' } },
+      Metadata: { 'aws:cdk:path': 'Old/Handler/Resource', 'aws:asset:path': 'asset.old' },
+    },
+    Api1: {
+      Type: 'AWS::ApiGatewayV2::Api',
+      Properties: { Name: 'ws', ProtocolType: 'WEBSOCKET', RouteSelectionExpression: '$request.body.action' },
+    },
+    Stage1: {
+      Type: 'AWS::ApiGatewayV2::Stage',
+      Properties: { ApiId: { Ref: 'Api1' }, StageName: 'prod', AutoDeploy: true },
+    },
+    Int1: {
+      Type: 'AWS::ApiGatewayV2::Integration',
+      Properties: { ApiId: { Ref: 'Api1' }, IntegrationType: 'AWS_PROXY', IntegrationUri: uri },
+    },
+    Route1: {
+      Type: 'AWS::ApiGatewayV2::Route',
+      Properties: {
+        ApiId: { Ref: 'Api1' },
+        RouteKey: '$default',
+        Target: { 'Fn::Join': ['', ['integrations/', { Ref: 'Int1' }]] },
+      },
+    },
+  };
+  writeFileSync(
+    join(dir, 'manifest.json'),
+    JSON.stringify({ artifacts: { Old: { type: 'aws:cloudformation:stack' } } }),
+  );
+  writeFileSync(join(dir, 'Old.template.json'), JSON.stringify({ Resources }));
+  return dir;
+}
+
+describe('npm start on an app with such a function', () => {
+  it('prints the report at start-up, before any invocation, and still starts', async () => {
+    const lines: string[] = [];
+    const local = await startLocal({
+      port: 0,
+      cdkOut: oldRuntimeAssembly(),
+      inMemory: true,
+      logSink: (l) => lines.push(l),
+    });
+    await local.stop();
+    expect(lines).toContainEqual(
+      expect.stringMatching(/^\[local\] Old\/Handler\/Resource: runtime nodejs16\.x is past AWS Lambda's deprecation/),
+    );
   });
 });
