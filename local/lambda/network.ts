@@ -39,9 +39,11 @@ export function notLocalError(host: string, routes: HostRoutes): Error {
   const service = serviceOf(host);
   const what = service === 'execute-api' ? "API Gateway API other than this app's" : `"${service}" service`;
   const served = Object.keys(routes.local).join(', ') || 'none';
-  const error = new Error(
-    `${host}: no local ${what} runs here, and a local function's requests never go to real AWS (AWS hosts served locally: ${served})`,
-  ) as Error & { code: string; hostname: string };
+  // A served host reaches this lookup only from a client that bypasses node:http(s) and fetch (raw tls.connect).
+  const message = localTarget(host, routes)
+    ? `${host}: served locally only to requests made with node:http, node:https or fetch`
+    : `${host}: no local ${what} runs here, and a local function's requests never go to real AWS (AWS hosts served locally: ${served})`;
+  const error = new Error(message) as Error & { code: string; hostname: string };
   error.name = 'LocalEndpointError';
   error.code = NOT_LOCAL;
   error.hostname = host;
