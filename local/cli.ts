@@ -16,7 +16,7 @@ interface CliOptions {
   dataDir: string;
   inMemory?: boolean;
   backend: 'embedded' | 'localstack';
-  stack?: string;
+  stack?: string[];
   cdkOut: string;
   synth: boolean;
   concurrency: number;
@@ -40,7 +40,7 @@ const program = new Command('postbox-local')
       .argParser((v) => parseCount(v))
       .default(DEFAULT_INSTANCES),
   )
-  .option('--stack <name>', 'stack to run (default: the only stack in cdk.out)')
+  .option('--stack <names...>', 'stacks to run together, by id or display name (default: every stack in the assembly)')
   .option('--cdk-out <dir>', "cloud assembly to run; one not this app's own is never synthesized", 'cdk.out')
   .option('--no-synth', 'run cdk.out as it is, even if the app changed since it was synthesized')
   .action((options: CliOptions) => run(options));

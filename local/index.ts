@@ -2,12 +2,22 @@ import { resolve } from 'node:path';
 import type { ConnectionFaults } from './gateway/faults.js';
 import { startGateway } from './gateway/index.js';
 import type { Gateway, GatewayLimits, Invoke } from './gateway/types.js';
-import { LambdaRuntime, type LogSink, runtimeEnvironment, terminalSink } from './lambda/index.js';
+import { hostRoutes, LambdaRuntime, type LogSink, runtimeEnvironment, terminalSink } from './lambda/index.js';
+import { startupReport } from './lambda/startup-report.js';
 import { writeRuntimeInfo } from './runtime-info.js';
 import { type RequestObserver, recordSecret, type Services, sqsClientFor, startServices } from './services/index.js';
 import { Spy } from './spy.js';
 import { startEventSources } from './sqs/index.js';
-import { loadModel, resolveContext, resolveEnvironment, TemplateError, type TemplateModel } from './template/index.js';
+import {
+  type FunctionModel,
+  loadModels,
+  ResolveError,
+  resolveContext,
+  resolveEnvironment,
+  TemplateError,
+  type TemplateModel,
+  UnsupportedResourceError,
+} from './template/index.js';
 import { provision } from './template/provision.js';
 
 export { TemplateError, UnsupportedResourceError } from './template/index.js';
@@ -19,8 +29,11 @@ export interface StartLocalOptions {
   host?: string;
   /** The cloud assembly. @default 'cdk.out' */
   cdkOut?: string;
-  /** Stack (artifact id or display name). @default the assembly's only stack */
-  stack?: string;
+  /**
+   * The stacks to run together (artifact ids or display names); `Fn::ImportValue` resolves against their exports.
+   * @default every stack of the assembly
+   */
+  stack?: string | string[];
   /**
    * Where SQS messages, DynamoDB data and secrets persist between runs (one runtime at a time); ignored with
    * `inMemory`. Omitted = in memory.
@@ -58,9 +71,12 @@ export interface LocalStack {
   httpUrl: string;
   port: number;
   spy: Spy;
+  /** The stack holding the WebSocket API. */
   model: TemplateModel;
+  /** Every stack running, in deploy order (each after the stacks it imports from). */
+  models: TemplateModel[];
   endpoints: Services;
-  /** Secret values by logical id (e.g. the token signing key), as created or found in the data folder. */
+  /** Secret values by logical id, of every stack (e.g. the token signing key), as created or found in the data folder. */
   secretValues: Map<string, string>;
   /** Invokes a function of the stack by logical id, as the gateway and the pollers do. */
   invoke: Invoke;
@@ -75,9 +91,12 @@ export interface LocalStack {
  * `stop()` stops them in reverse order.
  */
 export async function startLocal(options: StartLocalOptions = {}): Promise<LocalStack> {
-  const model = loadModel(resolve(options.cdkOut ?? 'cdk.out'), options.stack);
+  const cdkOut = resolve(options.cdkOut ?? 'cdk.out');
+  const models = loadModels(cdkOut, options.stack === undefined ? undefined : [options.stack].flat());
+  const model = servedStack(models);
   const api = model.api;
   if (!api) throw new TemplateError(`stack ${model.stackName} has no WebSocket API for the local gateway to serve`);
+  const functions = functionsOf(models);
   const spy = new Spy(options.spyHistory);
   const sink = options.logSink ?? terminalSink;
   const stops: (() => Promise<void>)[] = [];
@@ -94,30 +113,39 @@ export async function startLocal(options: StartLocalOptions = {}): Promise<Local
       observe: options.observe,
     });
     stops.push(() => endpoints.stop());
-    const { secretValues, notes } = await provision(model, endpoints);
-    for (const note of notes) sink(`[local] ${note}`);
-    if (options.backend === 'localstack' && endpoints.secretsFile) {
-      for (const [id, value] of secretValues)
-        recordSecret(endpoints.secretsFile, model.physical.get(id)?.ref ?? id, value);
+    const secretValues = new Map<string, string>();
+    // In deploy order, so an import of a queue URL or a secret ARN finds it created.
+    for (const stack of models) {
+      const provisioned = await provision(stack, endpoints);
+      for (const note of provisioned.notes) sink(`[local] ${note}`);
+      for (const [id, value] of provisioned.secretValues) {
+        secretValues.set(id, value);
+        if (options.backend === 'localstack' && endpoints.secretsFile)
+          recordSecret(endpoints.secretsFile, stack.physical.get(id)?.ref ?? id, value);
+      }
     }
 
     // Instances start lazily, at their first invocation, by which time the gateway's address is known.
     let gatewayBaseUrl = '';
-    const ctx = resolveContext(model);
+    const contexts = new Map(models.map((m) => [m, resolveContext(m)]));
     const overrides = options.environment ?? {};
     for (const name of Object.keys(overrides)) {
-      if (![...model.functions.values()].some((fn) => name in fn.environment))
+      if (![...functions.values()].some(({ fn }) => name in fn.environment))
         throw new TemplateError(`environment override ${name}: no function of ${model.stackName} declares it`);
     }
+    const environmentOf = (fn: FunctionModel): Record<string, string> => {
+      const owner = functions.get(fn.logicalId)?.model ?? model;
+      const ctx = contexts.get(owner) ?? resolveContext(owner);
+      const variables = resolveEnvironment(fn, ctx, { apiId: api.gateway.apiId, gatewayBaseUrl });
+      return runtimeEnvironment(fn, model.region, endpoints, overridden(variables, overrides));
+    };
+    for (const { fn } of functions.values()) for (const line of startupReport(fn)) sink(`[local] ${line}`);
+    // Every variable is resolved once now, so an unresolvable one is reported at start-up, not at first use.
+    for (const { fn } of functions.values()) checkEnvironment(fn, environmentOf);
     const runtime = new LambdaRuntime({
-      functions: model.functions.values(),
-      environment: (fn) =>
-        runtimeEnvironment(
-          fn,
-          model.region,
-          endpoints,
-          overridden(resolveEnvironment(fn, ctx, { apiId: api.gateway.apiId, gatewayBaseUrl }), overrides),
-        ),
+      functions: [...functions.values()].map(({ fn }) => fn),
+      environment: environmentOf,
+      routes: () => hostRoutes(model.region, endpoints, { apiId: api.gateway.apiId, gatewayBaseUrl }),
       spy,
       maxConcurrency: options.maxConcurrency,
       sink,
@@ -143,23 +171,25 @@ export async function startLocal(options: StartLocalOptions = {}): Promise<Local
         sqs: endpoints.sqs,
         dynamodb: endpoints.dynamodb,
         region: model.region,
-        cdkOut: resolve(options.cdkOut ?? 'cdk.out'),
-        stack: options.stack,
-        physical: [...model.physical],
+        cdkOut,
+        stack: model.stackName,
+        physical: models.flatMap((m) => [...m.physical]),
       });
       stops.push(async () => forget());
     }
 
     const sqs = sqsClientFor(endpoints);
     stops.push(async () => sqs.destroy());
-    const pollers = startEventSources(model, {
-      sqs,
-      invoke: runtime.invoke,
-      instancesOf: runtime.instancesOf,
-      spy,
-      sink,
-    });
-    stops.push(() => pollers.stop());
+    for (const stack of models) {
+      const pollers = startEventSources(stack, {
+        sqs,
+        invoke: runtime.invoke,
+        instancesOf: runtime.instancesOf,
+        spy,
+        sink,
+      });
+      stops.push(() => pollers.stop());
+    }
 
     return {
       url: gateway.url,
@@ -167,6 +197,7 @@ export async function startLocal(options: StartLocalOptions = {}): Promise<Local
       port: gateway.port,
       spy,
       model,
+      models,
       endpoints,
       secretValues,
       invoke: runtime.invoke,
@@ -176,6 +207,57 @@ export async function startLocal(options: StartLocalOptions = {}): Promise<Local
   } catch (err) {
     await stop();
     throw err;
+  }
+}
+
+/** The one stack whose WebSocket API the gateway serves. */
+function servedStack(models: TemplateModel[]): TemplateModel {
+  const withApi = models.filter((m) => m.api);
+  const [first, second] = withApi;
+  if (second?.api) {
+    throw new UnsupportedResourceError(
+      second.api.path,
+      'AWS::ApiGatewayV2::Api',
+      undefined,
+      `the local gateway serves one WebSocket API, and ${first?.api?.path} is another`,
+    );
+  }
+  if (!first) {
+    const names = models.map((m) => m.stackName).join(', ');
+    throw new TemplateError(`no stack of ${names} has a WebSocket API for the local gateway to serve`);
+  }
+  return first;
+}
+
+/**
+ * The functions of every stack by logical id, the key the gateway, the pollers and `invoke` use. Logical ids are
+ * unique within a stack only, so two stacks declaring the same one are refused rather than one shadowing the other.
+ */
+function functionsOf(models: TemplateModel[]): Map<string, { fn: FunctionModel; model: TemplateModel }> {
+  const functions = new Map<string, { fn: FunctionModel; model: TemplateModel }>();
+  for (const model of models) {
+    for (const fn of model.functions.values()) {
+      const other = functions.get(fn.logicalId);
+      if (other) {
+        throw new UnsupportedResourceError(
+          fn.path,
+          'AWS::Lambda::Function',
+          undefined,
+          `its logical id ${fn.logicalId} is also that of ${other.fn.path}; the local runtime needs them distinct`,
+        );
+      }
+      functions.set(fn.logicalId, { fn, model });
+    }
+  }
+  return functions;
+}
+
+function checkEnvironment(fn: FunctionModel, environmentOf: (fn: FunctionModel) => unknown): void {
+  try {
+    environmentOf(fn);
+  } catch (err) {
+    if (!(err instanceof ResolveError)) throw err;
+    throw new UnsupportedResourceError(fn.path, 'AWS::Lambda::Function', 'Environment', err.message);
   }
 }
 

@@ -1,5 +1,6 @@
 import type { ServiceEndpoints } from '../services/provision.js';
 import type { FunctionModel } from '../template/types.js';
+import type { HostRoutes } from './network.ts';
 
 /**
  * The variables Lambda sets in every Node.js environment (region, function name, memory, handler, task root, dummy
@@ -31,4 +32,25 @@ export function runtimeEnvironment(
     LAMBDA_TASK_ROOT: fn.taskRoot,
     _HANDLER: fn.handler,
   };
+}
+
+/**
+ * The AWS hosts a local function's requests are sent to the local services for, whatever endpoint its code builds:
+ * the API's own `execute-api` host (as `requestContext.domainName` names it) and the regional hosts of SQS (including
+ * the legacy `queue.amazonaws.com` forms SDK v2 uses), DynamoDB and Secrets Manager.
+ */
+export function hostRoutes(
+  region: string,
+  endpoints: Omit<ServiceEndpoints, 'region'>,
+  api: { apiId: string; gatewayBaseUrl: string } | undefined,
+): HostRoutes {
+  const local: Record<string, string> = {
+    [`sqs.${region}.amazonaws.com`]: endpoints.sqs,
+    [`${region}.queue.amazonaws.com`]: endpoints.sqs,
+    [`dynamodb.${region}.amazonaws.com`]: endpoints.dynamodb,
+    [`secretsmanager.${region}.amazonaws.com`]: endpoints.secretsManager,
+  };
+  if (region === 'us-east-1') local['queue.amazonaws.com'] = endpoints.sqs;
+  if (api) local[`${api.apiId}.execute-api.${region}.amazonaws.com`] = api.gatewayBaseUrl;
+  return { local };
 }

@@ -1,3 +1,3 @@
-export { runtimeEnvironment } from './environment.js';
+export { hostRoutes, runtimeEnvironment } from './environment.js';
 export { type LogSink, terminalSink } from './logs.js';
 export { LambdaRuntime, type LambdaRuntimeOptions } from './runtime.js';

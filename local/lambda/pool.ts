@@ -3,6 +3,7 @@ import type { InvokeResult } from '../gateway/types.js';
 import type { FunctionModel } from '../template/types.js';
 import { contextFor } from './context.js';
 import type { LogSink } from './logs.js';
+import type { HostRoutes } from './network.ts';
 import type { ErrorShape } from './protocol.js';
 import { Sandbox } from './sandbox.js';
 
@@ -15,6 +16,8 @@ export interface PoolOptions {
   maxConcurrency: number;
   /** Read when an instance starts, so values known only later (the gateway's port) can be used. */
   environment: () => Record<string, string>;
+  /** Read when an instance starts, as the environment is. */
+  routes: () => HostRoutes;
   sink: LogSink;
   onStrayCrash: (requestId: string | undefined, error: ErrorShape) => void;
 }
@@ -122,12 +125,18 @@ export class FunctionPool {
   }
 
   #start(): Sandbox {
-    const sandbox = new Sandbox(this.fn, this.options.environment(), this.options.sink, (requestId, error) => {
-      this.#all.delete(sandbox);
-      const at = this.#idle.indexOf(sandbox);
-      if (at >= 0) this.#idle.splice(at, 1);
-      this.options.onStrayCrash(requestId, error);
-    });
+    const sandbox = new Sandbox(
+      this.fn,
+      this.options.environment(),
+      this.options.routes(),
+      this.options.sink,
+      (requestId, error) => {
+        this.#all.delete(sandbox);
+        const at = this.#idle.indexOf(sandbox);
+        if (at >= 0) this.#idle.splice(at, 1);
+        this.options.onStrayCrash(requestId, error);
+      },
+    );
     this.#all.add(sandbox);
     return sandbox;
   }

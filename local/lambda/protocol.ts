@@ -1,9 +1,13 @@
+import type { HostRoutes } from './network.ts';
+
 /** What the main thread tells a sandbox worker when it starts it. */
 export interface SandboxData {
   taskRoot: string;
   handler: string;
   handlerFile: string;
   handlerExport: string;
+  /** Which AWS hosts the function's requests are sent to locally; every other AWS host is refused. */
+  routes: HostRoutes;
 }
 
 /** The serializable part of the Lambda context object; the worker adds `getRemainingTimeInMillis`. */

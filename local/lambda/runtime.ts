@@ -2,6 +2,7 @@ import type { InvokeResult } from '../gateway/types.js';
 import type { Spy } from '../spy.js';
 import type { FunctionModel } from '../template/types.js';
 import { type LogSink, terminalSink } from './logs.js';
+import type { HostRoutes } from './network.ts';
 import { FunctionPool } from './pool.js';
 
 /**
@@ -15,6 +16,11 @@ export interface LambdaRuntimeOptions {
   functions: Iterable<FunctionModel>;
   /** A function's full environment (its resolved variables plus the runtime's), read when an instance starts. */
   environment: (fn: FunctionModel) => Record<string, string>;
+  /**
+   * The AWS hosts that reach local services, read when an instance starts; every other AWS host is refused.
+   * @default none: every AWS host is refused
+   */
+  routes?: () => HostRoutes;
   spy: Spy;
   /** @default DEFAULT_INSTANCES */
   maxConcurrency?: number;
@@ -35,6 +41,7 @@ export class LambdaRuntime {
       const pool = new FunctionPool(fn, {
         maxConcurrency: options.maxConcurrency ?? DEFAULT_INSTANCES,
         environment: () => options.environment(fn),
+        routes: options.routes ?? (() => ({ local: {} })),
         sink: this.#sink,
         onStrayCrash: (requestId, error) => this.#report(fn, requestId ?? 'unknown', 0, { ok: false, error }),
       });

@@ -2,6 +2,7 @@ import { Worker } from 'node:worker_threads';
 import type { FunctionModel } from '../template/types.js';
 import { newLogStreamName } from './context.js';
 import { type LogSink, pipeLines } from './logs.js';
+import type { HostRoutes } from './network.ts';
 import type { ContextFields, ErrorShape, SandboxData, WorkerMessage } from './protocol.js';
 
 export type SandboxOutcome = { ok: true; payload: string } | { ok: false; error: ErrorShape };
@@ -22,6 +23,7 @@ export class Sandbox {
   constructor(
     fn: FunctionModel,
     env: Record<string, string>,
+    routes: HostRoutes,
     sink: LogSink,
     /** Told about a crash that happened between invocations (a timer or promise nobody awaited). */
     private readonly onStrayCrash: (requestId: string | undefined, error: ErrorShape) => void,
@@ -31,6 +33,7 @@ export class Sandbox {
       handler: fn.handler,
       handlerFile: fn.handlerFile,
       handlerExport: fn.handlerExport,
+      routes,
     };
     // execArgv: [] keeps the parent's loaders (tsx, under `npm start`) out of the sandbox: worker.ts needs only Node's
     // own type stripping, and running every bundled handler through tsx made each cold start cost seconds of CPU.

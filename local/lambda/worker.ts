@@ -1,6 +1,7 @@
 /**
  * The Lambda runtime inside one worker thread: one sandbox ("execution environment") of one function. Loaded by
- * Node's type stripping, so it uses erasable TypeScript only and imports nothing but `node:` modules.
+ * Node's type stripping, so it uses erasable TypeScript only and imports nothing but `node:` modules and
+ * `network.ts` beside it (which keeps to the same rule).
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { createRequire, Module, registerHooks } from 'node:module';
@@ -8,6 +9,7 @@ import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { format } from 'node:util';
 import { parentPort, workerData } from 'node:worker_threads';
+import { installNetworkRoutes } from './network.ts';
 import type { InvokeMessage, SandboxData, WorkerMessage } from './protocol.js';
 
 const data = workerData as SandboxData;
@@ -15,6 +17,7 @@ const port = parentPort;
 if (!port) throw new Error('worker.ts runs only as a worker thread');
 
 installModuleHooks();
+installNetworkRoutes(data.routes);
 let currentRequestId: string | undefined;
 patchConsole();
 

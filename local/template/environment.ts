@@ -1,4 +1,4 @@
-import { type ResolveContext, resolveString } from './intrinsics.js';
+import { type ResolveContext, ResolveError, resolveString } from './intrinsics.js';
 import type { FunctionModel } from './types.js';
 
 /**
@@ -13,7 +13,13 @@ export function resolveEnvironment(
 ): Record<string, string> {
   const resolved: Record<string, string> = {};
   for (const [name, value] of Object.entries(fn.environment)) {
-    let text = resolveString(value, ctx);
+    let text: string;
+    try {
+      text = resolveString(value, ctx);
+    } catch (err) {
+      if (err instanceof ResolveError) throw new ResolveError(`variable ${name}: ${err.message}`);
+      throw err;
+    }
     if (api) text = rewriteApiEndpoint(text, api.apiId, ctx.pseudo.region, api.gatewayBaseUrl);
     resolved[name] = text;
   }

@@ -13,6 +13,8 @@ export interface ResolveContext {
   template: CfnTemplate;
   physical: PhysicalValues;
   pseudo: Pseudo;
+  /** The value another stack of the assembly exports under `name` (`Fn::ImportValue`). */
+  importValue?: (name: string) => string;
 }
 
 /** An intrinsic the runtime cannot evaluate, or a reference to a value that does not exist (yet). */
@@ -21,8 +23,9 @@ export class ResolveError extends Error {
 }
 
 /**
- * Evaluates `Ref`, `Fn::GetAtt`, `Fn::Join`, `Fn::Sub`, `Fn::Select` and `Fn::Split` against the physical values,
- * as CloudFormation does at deploy time. Other intrinsics (`Fn::If`, `Fn::ImportValue`, ...) are refused.
+ * Evaluates `Ref`, `Fn::GetAtt`, `Fn::Join`, `Fn::Sub`, `Fn::Select`, `Fn::Split`
+ * and `Fn::ImportValue` (from the other stacks' `Export`s) against the physical values, as CloudFormation does at
+ * deploy time. Other intrinsics (`Fn::If`, `Fn::FindInMap`, ...) are refused.
  */
 export function resolve(value: unknown, ctx: ResolveContext): unknown {
   if (Array.isArray(value)) return value.map((v) => resolve(v, ctx));
@@ -70,6 +73,11 @@ function intrinsic(key: string, arg: unknown, ctx: ResolveContext): unknown {
     }
     case 'Fn::Sub':
       return sub(arg, ctx);
+    case 'Fn::ImportValue': {
+      const name = resolveString(arg, ctx);
+      if (!ctx.importValue) throw new ResolveError(`Fn::ImportValue ${name}: no other stack is loaded`);
+      return ctx.importValue(name);
+    }
     default:
       throw new ResolveError(`${key} is not supported by the local runtime`);
   }

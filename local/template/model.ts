@@ -1,9 +1,10 @@
 import { buildWebSocketApi } from './api.js';
 import { buildQueue, buildSecret, buildTable } from './data.js';
 import { buildEventSourceMapping } from './event-sources.js';
+import { linkStacks } from './exports.js';
 import { buildFunction } from './functions.js';
-import type { Pseudo, ResolveContext } from './intrinsics.js';
-import { type LoadedStack, loadStack } from './load.js';
+import { type Pseudo, type ResolveContext, ResolveError, resolveString } from './intrinsics.js';
+import { type LoadedStack, loadStack, loadStacks } from './load.js';
 import { seedPhysicalValues } from './physical.js';
 import { assertSupported } from './support.js';
 import type { CfnResource, TemplateModel } from './types.js';
@@ -14,6 +15,17 @@ export const LOCAL_ACCOUNT = { region: 'us-east-1', accountId: '000000000000' } 
 /** Loads a stack from a cloud assembly and builds its model; throws `UnsupportedResourceError` on what cannot run. */
 export function loadModel(cdkOut: string, stack?: string): TemplateModel {
   return buildModel(loadStack(cdkOut, stack));
+}
+
+/**
+ * Loads the stacks named (every stack of the assembly when none is), builds their models and links their exports
+ * and imports; the result is in deploy order (a stack after those it imports from).
+ */
+export function loadModels(cdkOut: string, stacks?: string[]): TemplateModel[] {
+  return linkStacks(
+    loadStacks(cdkOut, stacks).map((loaded) => buildModel(loaded)),
+    resolveContext,
+  );
 }
 
 export function buildModel(
@@ -47,6 +59,7 @@ export function buildModel(
     eventSourceMappings,
     api,
     physical,
+    imports: new Map(),
   };
 }
 
@@ -59,5 +72,10 @@ export function resolveContext(model: TemplateModel): ResolveContext {
     partition: 'aws',
     urlSuffix: 'amazonaws.com',
   };
-  return { template: model.template, physical: model.physical, pseudo };
+  const importValue = (name: string): string => {
+    const source = model.imports.get(name);
+    if (!source) throw new ResolveError(`Fn::ImportValue ${name}: no stack loaded exports it`);
+    return resolveString(source.value, resolveContext(source.model));
+  };
+  return { template: model.template, physical: model.physical, pseudo, importValue };
 }

@@ -6,7 +6,7 @@ import type { CfnTemplate } from './types.js';
  * Types that change nothing a local run can observe: permissions (everything is allowed locally), log groups and
  * their metric filters, alarms, dashboards, CDK's own metadata, and API deployments (stages here always auto-deploy).
  */
-const INERT_TYPES = new Set([
+export const INERT_TYPES = new Set([
   'AWS::IAM::Role',
   'AWS::IAM::Policy',
   'AWS::IAM::ManagedPolicy',

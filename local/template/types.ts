@@ -113,4 +113,13 @@ export interface TemplateModel {
   api?: WebSocketApiModel;
   /** Physical values known before anything is created (names, ARNs, ids); the runtime adds URLs and secret ARNs. */
   physical: PhysicalValues;
+  /** The exports of the stacks loaded with this one, by export name: what `Fn::ImportValue` resolves against. */
+  imports: Map<string, StackExport>;
+}
+
+/** An `Outputs` entry with an `Export`: its value is resolved in the exporting stack. */
+export interface StackExport {
+  model: TemplateModel;
+  outputId: string;
+  value: unknown;
 }

@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { needsSynth } from '../../local/template/synth.js';
+import { buildChatApp } from './chat-app/app.js';
 import { buildFixtureApp } from './fixture-app/app.js';
 
 const root = resolve(import.meta.dirname, '../..');
@@ -123,5 +124,32 @@ describe('when to synthesize', () => {
     writeFileSync(join(project, 'functions', 'lib', 'a.ts'), 'changed');
     expect(needsSynth(project, out)).toBe(true);
     rmSync(project, { recursive: true, force: true });
+  });
+});
+
+describe('npm start --cdk-out on a two-stack app', () => {
+  const chatOut = mkdtempSync(join(tmpdir(), 'postbox-cli-chat-'));
+  beforeAll(() => {
+    buildChatApp(chatOut).synth();
+  });
+  afterAll(() => rmSync(chatOut, { recursive: true, force: true }));
+
+  it('runs the stacks named with --stack together', async () => {
+    const result = await cli(['--port', '0', '--cdk-out', chatOut, '--stack', 'ChatData', 'ChatApi'], (text, child) => {
+      if (text.includes('ready at')) child.kill('SIGINT');
+    });
+    expect(result.stdout).toMatch(/ready at ws:\/\/127\.0\.0\.1:\d+/);
+    expect(result.code).toBe(0);
+  });
+
+  it('refuses at start-up, naming the function, a stack whose import no stack run exports', async () => {
+    // Should it start after all, it is stopped, so the test fails on its exit code instead of hanging.
+    const result = await cli(['--port', '0', '--cdk-out', chatOut, '--stack', 'ChatApi'], (text, child) => {
+      if (text.includes('ready at')) child.kill('SIGINT');
+    });
+    expect(result.code).toBe(1);
+    expect(result.stderr.trim()).toMatch(
+      /^The stack uses something the local runtime cannot run \(ChatApi\/On(Dis)?Connect\/Resource \(AWS::Lambda::Function, property Environment\): Fn::ImportValue ChatData:\w+: no stack of those loaded \(ChatApi\) exports it; run the exporting stack too\)/,
+    );
   });
 });

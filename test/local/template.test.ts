@@ -55,8 +55,11 @@ describe('intrinsic resolver', () => {
   });
 
   it('refuses intrinsics it cannot evaluate and values that do not exist', () => {
+    expect(() => resolve({ 'Fn::If': ['C', 'a', 'b'] }, ctx)).toThrow(
+      new ResolveError('Fn::If is not supported by the local runtime'),
+    );
     expect(() => resolve({ 'Fn::ImportValue': 'x' }, ctx)).toThrow(
-      new ResolveError('Fn::ImportValue is not supported by the local runtime'),
+      new ResolveError('Fn::ImportValue x: no other stack is loaded'),
     );
     expect(() => resolve({ Ref: 'Missing' }, ctx)).toThrow(new ResolveError('Ref Missing: no local value'));
     expect(() => resolve({ 'Fn::GetAtt': ['Q', 'QueueName'] }, ctx)).toThrow(ResolveError);
