@@ -22,6 +22,12 @@ export function nackDelaySeconds(attempt: number): number {
   return Math.min(900, 2 ** Math.max(0, attempt - 1));
 }
 
+interface Lease {
+  queue: string;
+  id: string;
+  lease: string;
+}
+
 interface ConsumerDeps {
   /** A request that is not resent after a reconnect: a lease ends with its connection. */
   request(frame: Record<string, unknown>): Promise<ServerFrame>;
@@ -35,7 +41,8 @@ const REMEMBERED_JOBS = 10_000;
 
 /** One queue's consumer on this client: runs the handler per job, then acks or nacks with the lease it came with. */
 export class Consumer {
-  readonly #running = new Map<string, AbortController>();
+  /** Running jobs by id, with the lease their ack will name. */
+  readonly #running = new Map<string, { controller: AbortController; lease: Lease }>();
   readonly #done = new Set<string>();
 
   constructor(
@@ -46,23 +53,28 @@ export class Consumer {
   ) {}
 
   receive(frame: JobFrame): void {
-    if (this.#running.has(frame.id)) return;
-    const lease = { queue: frame.queue, id: frame.id, lease: frame.lease };
+    const running = this.#running.get(frame.id);
+    if (running) {
+      // Its lease expired while the handler ran and the job came back here: the handler's ack names the new lease.
+      running.lease.lease = frame.lease;
+      return;
+    }
+    const lease: Lease = { queue: frame.queue, id: frame.id, lease: frame.lease };
     if (this.#done.has(frame.id)) {
       this.deps.request({ action: 'ack', ...lease }).catch((error: unknown) => this.deps.report(error));
       return;
     }
     const controller = new AbortController();
-    this.#running.set(frame.id, controller);
+    this.#running.set(frame.id, { controller, lease });
     void this.#run(frame, controller, lease);
   }
 
   /** The connection ended, and every lease with it. */
   disconnected(): void {
-    for (const controller of this.#running.values()) controller.abort();
+    for (const { controller } of this.#running.values()) controller.abort();
   }
 
-  async #run(frame: JobFrame, controller: AbortController, lease: Record<string, string>): Promise<void> {
+  async #run(frame: JobFrame, controller: AbortController, lease: Lease): Promise<void> {
     const { type: _type, ...fields } = frame;
     const job: Job = {
       ...fields,
