@@ -70,6 +70,7 @@ const CLOSE_NO_REPLY = 4000;
 const ACK_BATCH = 100;
 const ACK_DELAY_MS = 20;
 const ACK_WAIT_MS = 2_000;
+const CLOSE_WAIT_MS = 2_000;
 
 /** A Postbox connection that reconnects by itself; made by `connect()`. */
 export class PostboxClient extends Emitter<ClientEvents> {
@@ -201,13 +202,17 @@ export class PostboxClient extends Emitter<ClientEvents> {
       });
     }
     this.#clock.clearTimeout(this.#timers.reconnect);
-    const closing = this.#socket ? new Promise<void>((resolve) => (this.#closedSocket = resolve)) : undefined;
-    this.#socket?.close(CLOSE_NORMAL, 'client closed');
+    const socket = this.#socket;
+    const closing = socket ? new Promise<void>((resolve) => (this.#closedSocket = resolve)) : undefined;
+    socket?.close(CLOSE_NORMAL, 'client closed');
+    // A dead path never answers the close frame: after a bound the connection is taken as ended.
+    const timer = socket && this.#clock.setTimeout(() => this.#ended(socket, 1006, 'close timed out'), CLOSE_WAIT_MS);
     const error = new PostboxError('Closed', 'the client was closed');
     for (const request of this.#requests.values()) request.reject(error);
     this.#requests.clear();
     this.#outbox.rejectAll(error);
     await closing;
+    this.#clock.clearTimeout(timer);
     this.emit('closed', {});
   }
 

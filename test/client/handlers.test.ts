@@ -2,7 +2,6 @@ import { connect, type Job, type PostboxClient } from 'postbox/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { mintToken } from '../../functions/lib/token.js';
 import { type Postbox, startPostbox } from '../helpers/local.js';
-import { Received } from '../helpers/sdk.js';
 
 // Handlers that fail: a message comes again, a job comes back, a job whose handler never returns goes to another
 // consumer. Short server timers (1 s ack deadline, 2 s lease) make the server's redeliveries come soon.

@@ -6,6 +6,8 @@ import { createConnection, createServer, type Server, type Socket } from 'node:n
  */
 export class NetworkProxy {
   readonly #pairs = new Set<[Socket, Socket]>();
+  /** Pairs that pass nothing either way, yet stay open: a peer gone without a FIN. */
+  readonly #frozen = new Set<[Socket, Socket]>();
   #offline = false;
   /** Server → client data containing this text ends the connection instead of reaching the client. */
   #dropReplyWith: string | undefined;
@@ -40,13 +42,17 @@ export class NetworkProxy {
     this.#pairs.add(pair);
     const end = () => {
       this.#pairs.delete(pair);
+      this.#frozen.delete(pair);
       client.destroy();
       upstream.destroy();
     };
     client.on('error', end).on('close', end);
     upstream.on('error', end).on('close', end);
-    client.on('data', (chunk) => upstream.write(chunk));
+    client.on('data', (chunk) => {
+      if (!this.#frozen.has(pair)) upstream.write(chunk);
+    });
     upstream.on('data', (chunk) => {
+      if (this.#frozen.has(pair)) return;
       if (this.#dropReplyWith && chunk.toString('latin1').includes(this.#dropReplyWith)) {
         this.#dropReplyWith = undefined;
         end();
@@ -63,6 +69,11 @@ export class NetworkProxy {
       upstream.destroy();
     }
     this.#pairs.clear();
+  }
+
+  /** Every open connection stops passing data but stays open, as when a network path dies silently. */
+  freeze(): void {
+    for (const pair of this.#pairs) this.#frozen.add(pair);
   }
 
   /** Offline: severs what is open and refuses new connections until `online()`. */
