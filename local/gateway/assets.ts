@@ -24,6 +24,8 @@ export function serveAsset(assets: StaticAssets | undefined, req: IncomingMessag
     'Content-Length': body.byteLength,
     // Rebuilt at each start: a cached copy would hide a change to the SDK.
     'Cache-Control': 'no-cache',
+    // Public files: a page on another origin may import the bundle (module scripts are fetched with CORS).
+    'Access-Control-Allow-Origin': '*',
   });
   res.end(req.method === 'HEAD' ? undefined : body);
   return true;
