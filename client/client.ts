@@ -185,9 +185,13 @@ export class PostboxClient extends Emitter<ClientEvents> {
     if (!this.#socket) void this.#connect();
   }
 
-  /** Sends the acks due, closes the connection and refuses whatever still waits, with `Closed`. */
+  /** Lets running handlers finish (≤ 2 s), sends the acks due, closes the connection and refuses whatever still waits, with `Closed`. */
   async close(): Promise<void> {
     if (this.#state === 'closed') return;
+    // Handlers already given a message finish first (bounded), so their acks go out with this connection.
+    await this.#within(this.#inbox.settled(), ACK_WAIT_MS);
+    // Another close() may have finished meanwhile.
+    if ((this.#state as ClientState) === 'closed') return;
     this.#flushAcks();
     this.#setState('closed');
     // The acks already sent are answered before the socket closes, so a client opened right after this one (the
@@ -474,6 +478,16 @@ export class PostboxClient extends Emitter<ClientEvents> {
   #write(frame: Record<string, unknown>): void {
     this.#lastSent = this.#clock.now();
     this.#socket?.send(JSON.stringify(frame));
+  }
+
+  #within(promise: Promise<void>, ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const timer = this.#clock.setTimeout(resolve, ms);
+      void promise.then(() => {
+        this.#clock.clearTimeout(timer);
+        resolve();
+      });
+    });
   }
 
   #stopped(): boolean {

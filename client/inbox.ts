@@ -31,7 +31,8 @@ interface InboxDeps {
 export class Inbox {
   readonly #handlers = new Map<string, MessageHandler<never>>();
   readonly #waiting = new Map<string, Message[]>();
-  readonly #running = new Set<string>();
+  /** Topics whose handler is running, with the run that drains them. */
+  readonly #running = new Map<string, Promise<void>>();
   /** Ids queued or running. */
   readonly #pending = new Set<string>();
   /** Ids handled, oldest first (a Set keeps insertion order), bounded. */
@@ -79,11 +80,12 @@ export class Inbox {
 
   #drain(key: string): void {
     if (this.#running.has(key) || !this.#handlers.has(key) || !this.#waiting.get(key)?.length) return;
-    this.#running.add(key);
-    void this.#run(key);
+    this.#running.set(key, this.#run(key));
   }
 
   async #run(key: string): Promise<void> {
+    // Starts after the caller has recorded this run in #running, so its own cleanup below finds it there.
+    await Promise.resolve();
     try {
       for (;;) {
         const handler = this.#handlers.get(key);
@@ -102,6 +104,11 @@ export class Inbox {
     } finally {
       this.#running.delete(key);
     }
+  }
+
+  /** Resolves when no handler is running (every message handed on so far was handled and its ack queued). */
+  async settled(): Promise<void> {
+    while (this.#running.size > 0) await Promise.all(this.#running.values());
   }
 
   #remember(id: string): void {

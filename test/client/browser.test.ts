@@ -61,7 +61,9 @@ describe('the browser SDK', () => {
     const disconnects = postbox.local.spy.events({ kind: 'disconnect' }).length;
     await page.click('#offline');
     await page.locator('#state[data-state="disconnected"]').waitFor();
-    await expect.poll(() => postbox.local.spy.events({ kind: 'disconnect' }).length).toBeGreaterThan(disconnects);
+    await expect
+      .poll(() => postbox.local.spy.events({ kind: 'disconnect' }).length, { timeout: 15_000 })
+      .toBeGreaterThan(disconnects);
     for (const text of ['three', 'four', 'five']) await alice.publish('w-topic', text);
     expect(await items.allTextContents()).toEqual(texts('hello', 'one', 'two'));
 

@@ -45,9 +45,9 @@ describe('SDK handlers', () => {
     });
     const id = await alice.publish('h-topic', 'retry me');
     await until(calls, (c) => c.length >= 2);
-    // `attempt` counts the server's sends of the message to this client; the second is a later one.
+    // The second copy may be a later send (attempt + 1) or a copy already on its way (a live push beside the
+    // connect's catch-up, attempt 1 both): either way the handler that threw gets the message again.
     expect(calls.slice(0, 2).map((c) => c.payload)).toEqual(['retry me', 'retry me']);
-    expect(calls[1]?.attempt).toBeGreaterThan(calls[0]?.attempt ?? Number.POSITIVE_INFINITY);
     expect(errors).toEqual([`HandlerFailed: handler of message ${id} failed: not now`]);
     // Handled the second time, so acked: a later message comes, and the first does not come a third time.
     await alice.publish('h-topic', 'next');
