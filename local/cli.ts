@@ -2,6 +2,7 @@ import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { mintToken } from '../functions/lib/token.js';
+import { clientAssets } from './client-assets.js';
 import { type LocalStack, startLocal } from './index.js';
 import { DEFAULT_INSTANCES } from './lambda/runtime.js';
 import { DataDirInUseError } from './services/index.js';
@@ -47,10 +48,10 @@ const program = new Command('postbox-local')
 
 async function run(options: CliOptions): Promise<void> {
   let local: LocalStack;
+  const cdkOut = resolve(options.cdkOut);
+  // Only Postbox's own assembly is synthesized from this app: any other folder is another app's, run as it is.
+  const own = cdkOut === resolve(projectRoot, 'cdk.out');
   try {
-    const cdkOut = resolve(options.cdkOut);
-    // Only Postbox's own assembly is synthesized from this app: any other folder is another app's, run as it is.
-    const own = cdkOut === resolve(projectRoot, 'cdk.out');
     if (options.synth && own && needsSynth(projectRoot, cdkOut)) {
       console.log('Synthesizing the CDK app (infra/ changed since cdk.out was written)...');
       await synthesize(projectRoot, cdkOut);
@@ -61,6 +62,8 @@ async function run(options: CliOptions): Promise<void> {
       dataDir: resolve(options.dataDir),
       maxConcurrency: options.concurrency,
       spyHistory: 0,
+      // Postbox's browser SDK and demo, on the gateway's port: only for Postbox's own app, not another's cdk.out.
+      assets: own ? await clientAssets(projectRoot) : undefined,
     });
   } catch (err) {
     console.error(explain(err, options));
@@ -68,7 +71,7 @@ async function run(options: CliOptions): Promise<void> {
   }
   const { sqs, dynamodb } = local.endpoints;
   console.log(`Postbox local stack ready at ${local.url} (SQS ${sqs}, DynamoDB ${dynamodb})`);
-  await printDemoTokens(local);
+  await printDemoTokens(local, own);
 
   let stopping = false;
   const shutdown = async () => {
@@ -82,13 +85,20 @@ async function run(options: CliOptions): Promise<void> {
 }
 
 /** Two clients to try the stack with, signed with the key the `$connect` authorizer verifies tokens with. */
-async function printDemoTokens(local: LocalStack): Promise<void> {
+async function printDemoTokens(local: LocalStack, withDemo: boolean): Promise<void> {
   const secret = tokenSecret(local);
   if (secret === undefined) return;
   console.log('Demo clients (tokens valid for 1 h):');
   for (const client of ['alice', 'bob']) {
     const token = await mintToken(secret, client);
     console.log(`  ${client.padEnd(5)} npx wscat -c "${local.url}/?token=${token}"`);
+  }
+  if (withDemo) {
+    console.log('Browser demo (the SDK is served at /postbox.js):');
+    for (const client of ['alice', 'bob']) {
+      const token = await mintToken(secret, client);
+      console.log(`  ${client.padEnd(5)} ${local.httpUrl}/demo?topic=pickup&token=${token}`);
+    }
   }
 }
 

@@ -1,4 +1,5 @@
 import { resolve } from 'node:path';
+import type { StaticAssets } from './gateway/assets.js';
 import type { ConnectionFaults } from './gateway/faults.js';
 import { startGateway } from './gateway/index.js';
 import type { Gateway, GatewayLimits, Invoke } from './gateway/types.js';
@@ -62,6 +63,8 @@ export interface StartLocalOptions {
    * (e.g. `{ ACK_DEADLINE_SECONDS: '1' }` to make timers short in a test). A variable no function declares is refused.
    */
   environment?: Record<string, string>;
+  /** Files the gateway's port serves on GET by path (`npm start` serves the browser SDK and its demo). @default none */
+  assets?: StaticAssets;
 }
 
 export interface LocalStack {
@@ -160,6 +163,7 @@ export async function startLocal(options: StartLocalOptions = {}): Promise<Local
       spy,
       limits: { ...integrationTimeout(api.integrationTimeoutsMs), ...options.limits },
       region: model.region,
+      assets: options.assets,
     });
     stops.push(() => gateway.stop());
     gatewayBaseUrl = gateway.httpUrl;

@@ -2,6 +2,7 @@ import { createServer, type Server } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer } from 'ws';
 import { listen } from '../net.js';
+import { serveAsset } from './assets.js';
 import { closeByGateway } from './closeConnection.js';
 import { ConnectionRegistry } from './connections.js';
 import { routeConnections } from './connectionsRouter.js';
@@ -63,6 +64,7 @@ export async function createGateway(options: StartGatewayOptions, deps: GatewayD
   });
 
   const server = createServer((req, res) => {
+    if (serveAsset(options.assets, req, res)) return;
     routeConnections(ctx, req, res).catch((error: unknown) => {
       report(error, `${req.method} ${req.url}`);
       if (!res.headersSent) res.writeHead(500).end();

@@ -1,4 +1,5 @@
 import type { Spy } from '../spy.js';
+import type { StaticAssets } from './assets.js';
 import type { ConnectionFaults } from './faults.js';
 
 /** A REQUEST Lambda authorizer on `$connect` (`AWS::ApiGatewayV2::Authorizer`). */
@@ -58,6 +59,8 @@ export interface StartGatewayOptions {
   region: string;
   /** `requestContext.domainName` and the `$disconnect` Host header. @default `{apiId}.execute-api.{region}.amazonaws.com` */
   domainName?: string;
+  /** Files served on GET by path on the same port (not an AWS feature), e.g. a browser client. @default none */
+  assets?: StaticAssets;
 }
 
 export interface Gateway {
