@@ -16,7 +16,9 @@ export const ACTIONS = [
   'extend',
 ] as const;
 
-const ref = z.string().max(256).optional();
+/** The longest `ref` a frame may carry; the reply echoes it. */
+export const MAX_REF_LENGTH = 256;
+const ref = z.string().max(MAX_REF_LENGTH).optional();
 /** What a topic or queue name may be made of (1–128 of them). */
 export const NAME_PATTERN = /^[A-Za-z0-9_.:/-]+$/;
 const topic = z.string().min(1).max(128).regex(NAME_PATTERN, 'use letters, digits and _ . : / - only');
@@ -224,8 +226,16 @@ export function messageFrame(message: Message, attempt: number): MessageFrame {
 }
 
 /** Checks a frame body, already read by `jsonOf`, against a route's schema; a failure names the first wrong field. */
+/**
+ * How deep a frame may nest (the frame object is level 1). A stored payload sits two or three levels down in an inbox
+ * page, and DynamoDB refuses an item nested deeper than 32: refused here, as a bad frame, not at the write.
+ */
+export const MAX_FRAME_DEPTH = 20;
+
 export function parseFrame<T extends z.ZodType>(json: unknown, schema: T): z.infer<T> {
   if (json === undefined) throw new ProtocolError('BadRequest', 'frame is not valid JSON');
+  if (depthOf(json) > MAX_FRAME_DEPTH)
+    throw new ProtocolError('BadRequest', `frame: nested deeper than ${MAX_FRAME_DEPTH} levels`);
   const result = schema.safeParse(json);
   if (result.success) return result.data;
   const issue = result.error.issues[0];
@@ -243,10 +253,27 @@ export function jsonOf(text: string | undefined): unknown {
   }
 }
 
-/** The `ref` of a frame, if it carries a string one, so even a rejected frame's error can be matched by the client. */
+/**
+ * The `ref` of a frame, if it carries a string one no longer than the schema allows, so even a rejected frame's
+ * error can be matched by the client (a longer one is refused by the schema, not echoed).
+ */
 export function refOf(json: unknown): string | undefined {
   const value = (json as { ref?: unknown } | null | undefined)?.ref;
-  return typeof value === 'string' ? value : undefined;
+  return typeof value === 'string' && value.length <= MAX_REF_LENGTH ? value : undefined;
+}
+
+/** Nesting depth of a JSON value (a scalar is 0), without recursion: a hostile frame cannot exhaust the stack. */
+function depthOf(json: unknown): number {
+  let deepest = 0;
+  const stack: [unknown, number][] = [[json, 0]];
+  while (stack.length > 0) {
+    const [value, depth] = stack.pop() as [unknown, number];
+    if (value === null || typeof value !== 'object') continue;
+    deepest = Math.max(deepest, depth + 1);
+    if (deepest > MAX_FRAME_DEPTH) return deepest;
+    for (const child of Object.values(value)) stack.push([child, depth + 1]);
+  }
+  return deepest;
 }
 
 function valueAt(json: unknown, path: PropertyKey[]): unknown {

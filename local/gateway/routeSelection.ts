@@ -30,7 +30,13 @@ export function evaluate(expression: string, body: string): string | undefined {
     if (current === null || typeof current !== 'object' || !Object.hasOwn(current, key)) return undefined;
     current = (current as Record<string, unknown>)[key];
   }
-  return stringify(current);
+  try {
+    return stringify(current);
+  } catch (err) {
+    // Nested too deep to print (thousands of levels): no route key is such a value, so it routes to $default.
+    if (err instanceof RangeError) return undefined;
+    throw err;
+  }
 }
 
 /** Scalars as their text; arrays the way API Gateway prints them (`[a, b]`); objects as JSON. */

@@ -113,3 +113,23 @@ describe('capabilities in the connect token', () => {
     expect(await postbox.refusal(`${postbox.local.url}/?token=${malformed}`)).toBe(401);
   });
 });
+
+describe('hostile frames over a real socket', () => {
+  it('answers a 3,000-deep action and a deep payload with BadRequest, and the connection goes on', async () => {
+    const client = await connectWith('deep', { '*': ['publish'] });
+    const deep = `${'['.repeat(3000)}${']'.repeat(3000)}`;
+    client.send(JSON.parse(`{"action":${deep},"ref":"deep-action"}`));
+    expect(await client.nextMatching((f) => f.ref === 'deep-action')).toMatchObject({
+      type: 'error',
+      code: 'BadRequest',
+    });
+    expect(await client.request({ action: 'publish', topic: 't', payload: JSON.parse(deep) })).toMatchObject({
+      type: 'error',
+      code: 'BadRequest',
+      message: 'frame: nested deeper than 20 levels',
+    });
+    expect(await client.request({ action: 'publish', topic: 't', payload: 'fine' })).toMatchObject({
+      type: 'accepted',
+    });
+  });
+});

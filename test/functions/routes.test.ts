@@ -185,6 +185,20 @@ describe('bad frames get an error frame naming the field', () => {
     ['ack', 'ids not an array', { action: 'ack', ids: 'x' }, 'BadRequest', 'ids: Invalid input: expected array'],
     ['ack', 'an empty ids list', { action: 'ack', ids: [] }, 'BadRequest', 'ids: Too small'],
     ['ack', 'a wrong id in ids', { action: 'ack', ids: ['a', 2] }, 'BadRequest', 'ids.1: Invalid input'],
+    [
+      'publish',
+      'a payload nested 3,000 deep',
+      { action: 'publish', topic: 't', payload: JSON.parse(`${'['.repeat(3000)}${']'.repeat(3000)}`) },
+      'BadRequest',
+      'frame: nested deeper than 20 levels',
+    ],
+    [
+      'enqueue',
+      'a payload nested past what DynamoDB stores',
+      { action: 'enqueue', queue: 'q', payload: JSON.parse(`${'{"a":'.repeat(25)}1${'}'.repeat(25)}`) },
+      'BadRequest',
+      'frame: nested deeper than 20 levels',
+    ],
     ['default', 'a frame that is not JSON', 'hello', 'BadRequest', 'frame is not valid JSON'],
     ['default', 'a JSON array', '[1,2]', 'BadRequest', 'frame: must be a JSON object'],
     ['default', 'no action', { topic: 't' }, 'BadRequest', 'action: is required'],
@@ -198,6 +212,11 @@ describe('bad frames get an error frame naming the field', () => {
     expect(reply.code).toBe(code);
     expect(reply.message).toContain(message);
     if (withRef !== body) expect(reply.ref).toBe('q');
+  });
+
+  it('refuses a ref longer than 256 characters, and does not echo it', async () => {
+    const reply = await frame(h.subscribe, 'client-1', { action: 'subscribe', topic: 't', ref: 'r'.repeat(257) });
+    expect(reply).toEqual({ type: 'error', code: 'BadRequest', message: expect.stringMatching(/^ref: Too big/) });
   });
 
   it('answers Unauthorized when the event carries no authorizer identity', async () => {
