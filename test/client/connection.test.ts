@@ -15,11 +15,8 @@ beforeAll(async () => {
   proxy = await NetworkProxy.start({ host: '127.0.0.1', port: postbox.local.port });
 });
 afterAll(async () => {
-  await Promise.all(
-    clients.map((c, i) =>
-      Promise.race([c.close(), new Promise((r) => setTimeout(r, 5000)).then(() => console.log('HUNG', i, c.state))]),
-    ),
-  );
+  // close() gives up on a dead path's close handshake after 2 s by itself.
+  await Promise.all(clients.map((c) => c.close()));
   await proxy?.stop();
   await postbox?.stop();
 });
