@@ -132,12 +132,15 @@ export class MessageQueue extends Construct {
       : {};
     this.deadLetterQueue = new Queue(this, 'DeadLetterQueue', {
       encryption: QueueEncryption.SQS_MANAGED,
+      // A resource policy denying any request not made over TLS.
+      enforceSSL: true,
       retentionPeriod,
       removalPolicy,
       ...(props.fifo ? { fifo: true } : {}),
     });
     this.queue = new Queue(this, 'Queue', {
       encryption: QueueEncryption.SQS_MANAGED,
+      enforceSSL: true,
       retentionPeriod,
       visibilityTimeout,
       deadLetterQueue: { queue: this.deadLetterQueue, maxReceiveCount: this.maxReceiveCount },

@@ -119,6 +119,23 @@ describe('ingest queue and deliver event source', () => {
     expect(resources[dlq].Properties.RedrivePolicy).toBeUndefined();
   });
 
+  it('refuses, on all four queues, any request not made over TLS', () => {
+    const queues = [synth.stack.messageQueue, synth.stack.pushQueue].flatMap((q) => [q.queue, q.deadLetterQueue]);
+    const policies = Object.values(template.findResources('AWS::SQS::QueuePolicy'));
+    for (const queue of queues) {
+      const ref = { Ref: logicalId(queue) };
+      const policy = policies.find((p) => JSON.stringify(p.Properties.Queues) === JSON.stringify([ref]));
+      expect(policy?.Properties.PolicyDocument.Statement, logicalId(queue)).toContainEqual(
+        expect.objectContaining({
+          Effect: 'Deny',
+          Action: 'sqs:*',
+          Principal: { AWS: '*' },
+          Condition: { Bool: { 'aws:SecureTransport': 'false' } },
+        }),
+      );
+    }
+  });
+
   it('keeps a message hidden for at least six deliver timeouts', () => {
     const resources = template.toJSON().Resources;
     const queue = resources[logicalId(synth.stack.messageQueue.queue)].Properties;
