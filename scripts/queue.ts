@@ -3,7 +3,7 @@ import { pathToFileURL } from 'node:url';
 import { CloudFormationClient, DescribeStacksCommand } from '@aws-sdk/client-cloudformation';
 import { Command } from 'commander';
 import type { JobsConfig } from '../functions/lib/jobs.js';
-import { queueSettingsSchema } from '../functions/lib/queue-settings.js';
+import { namedQueueSettings } from '../functions/lib/queue-settings.js';
 import { readRuntimeInfo } from '../local/runtime-info.js';
 import { loadModel, resolveContext, resolveEnvironment } from '../local/template/index.js';
 
@@ -48,7 +48,7 @@ export function localTarget(dataDir: string): Target {
       leaseSeconds: Number(env.LEASE_SECONDS ?? DEFAULT_SETTINGS.leaseSeconds),
       maxDeliveries: Number(env.MAX_DELIVERIES ?? DEFAULT_SETTINGS.maxDeliveries),
       retentionSeconds: Number(env.JOB_RETENTION_SECONDS ?? DEFAULT_SETTINGS.retentionSeconds),
-      queues: queueSettingsSchema.parse(JSON.parse(env.QUEUE_SETTINGS || '{}')),
+      queues: namedQueueSettings(env.QUEUE_SETTINGS),
     },
     env: {
       AWS_REGION: info.region,

@@ -18,7 +18,7 @@ import type { JobFrame } from './protocol.js';
 import { pushFrame } from './push.js';
 import { queryItems } from './query.js';
 import { enqueueTimer, type LeaseTimer } from './queue.js';
-import { type NamedQueueSettings, type QueueSettings, queueSettingsSchema, settingsOf } from './queue-settings.js';
+import { type NamedQueueSettings, namedQueueSettings, type QueueSettings, settingsOf } from './queue-settings.js';
 import { updateIfStill } from './update.js';
 
 /**
@@ -27,8 +27,9 @@ import { updateIfStill } from './update.js';
  * connection until its deadline, `dead`, or `done` (a tombstone, kept for an idempotency key). Ready and dead jobs
  * carry `order`, the sort key of the local index `byOrder`, so "oldest ready first" and "the dead jobs" are each one
  * strongly consistent Query, and every state change is one conditional write on one item.
+ *
+ * The config: the stack's `QueueSettings` for any queue, those of the queues it names, and where things are.
  */
-/** The stack's settings: `QueueSettings` for any queue, and those of the queues it names. */
 export interface JobsConfig extends QueueSettings {
   jobsTable: string;
   callbackUrl: string;
@@ -51,7 +52,7 @@ export function jobsConfigFromEnv(): JobsConfig {
     maxDeliveries: numberEnv('MAX_DELIVERIES', 5),
     retentionSeconds: numberEnv('JOB_RETENTION_SECONDS', 1_209_600),
     consumerTtlSeconds: numberEnv('CONNECTION_TTL_SECONDS', 7500),
-    queues: queueSettingsSchema.parse(JSON.parse(process.env.QUEUE_SETTINGS || '{}')),
+    queues: namedQueueSettings(process.env.QUEUE_SETTINGS),
     watchSeconds: numberEnv('WATCH_SECONDS', 60),
   };
 }

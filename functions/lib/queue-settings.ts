@@ -15,7 +15,7 @@ export interface QueueSettings {
 }
 
 /** `QUEUE_SETTINGS`: the named queues' settings, as the stack writes them. */
-export const queueSettingsSchema = z.record(
+const queueSettingsSchema = z.record(
   z.string(),
   z
     .object({
@@ -27,6 +27,11 @@ export const queueSettingsSchema = z.record(
 );
 
 export type NamedQueueSettings = z.infer<typeof queueSettingsSchema>;
+
+/** The `QUEUE_SETTINGS` variable's value, read; none when the stack names no queue. */
+export function namedQueueSettings(variable: string | undefined): NamedQueueSettings {
+  return queueSettingsSchema.parse(JSON.parse(variable || '{}'));
+}
 
 /** One queue's settings: its own where the stack names it, the stack's otherwise. */
 export function settingsOf(config: QueueSettings & { queues?: NamedQueueSettings }, queue: string): QueueSettings {

@@ -15,7 +15,6 @@ import { jsonOf, parseFrame, refOf, type ServerFrame } from './protocol.js';
 export interface Caller {
   clientId: string;
   connectionId: string;
-  caps: Capabilities;
 }
 
 /** What a frame asks to do, by name, for the capability check that comes before anything else. */
@@ -43,7 +42,7 @@ export function route<T extends z.ZodType>(
       const frame = parseFrame(json, schema);
       const caps = capabilitiesOf(event);
       for (const [operation, name] of needs?.(frame) ?? []) requireCapability(caps, operation, name);
-      return reply({ ...(await run(frame, { clientId, connectionId, caps })), ref });
+      return reply({ ...(await run(frame, { clientId, connectionId })), ref });
     } catch (err) {
       if (err instanceof ProtocolError) {
         logger.info('frame rejected', { code: err.code, reason: err.message });
