@@ -73,6 +73,15 @@ export interface PostboxStackProps extends StackProps {
   readonly delivery?: MessageConsumerOptions;
 
   /**
+   * How many frames one connection may send: `burst` at once, `perSecond` on average (a sliding window of
+   * `burst / perSecond` seconds). Frames past it are answered `RateLimited` with `retryAfterMs`, and do nothing else.
+   * API Gateway's own throttle is per account, stage and route, so one client could use it all up.
+   *
+   * @default { perSecond: 100, burst: 200 } (AWS IoT Core's publish quota per connection is 100 a second)
+   */
+  readonly frameRate?: { readonly perSecond: number; readonly burst: number };
+
+  /**
    * Largest accepted `payload`, as UTF-8 JSON bytes; at most 131072, API Gateway's cap on a whole WebSocket message.
    *
    * @default 65536
@@ -328,6 +337,11 @@ export class PostboxStack extends Stack {
         logLevel: props.logLevel,
         ...overrides,
       });
+    const frameRate = props.frameRate ?? { perSecond: 100, burst: 200 };
+    if (!(frameRate.perSecond > 0 && Number.isInteger(frameRate.burst) && frameRate.burst >= 1))
+      throw new Error(
+        `PostboxStack ${this.node.path}: frameRate needs perSecond > 0 and a whole burst ≥ 1, got ${JSON.stringify(frameRate)}`,
+      );
     const maxPayloadBytes = props.maxPayloadBytes ?? 65536;
     // A WebSocket message is at most 128 KB (API Gateway quota, not adjustable): a larger payload could never arrive.
     if (!Number.isInteger(maxPayloadBytes) || maxPayloadBytes < 1 || maxPayloadBytes > 131072) {
@@ -510,6 +524,14 @@ export class PostboxStack extends Stack {
       stageName: props.stageName,
       throttle: props.throttle,
     });
+    // Every route counts its frames on the connection's row (functions/lib/rate.ts): one write per tenth of a burst.
+    const frameRoutes = [defaultRoute, subscribe, unsubscribe, publish, send, ack, replay];
+    for (const { function: fn } of [...frameRoutes, enqueue, consume, cancel, nack, extend]) {
+      fn.addEnvironment('CONNECTIONS_TABLE', connections.tableName);
+      fn.addEnvironment('FRAME_RATE', String(frameRate.perSecond));
+      fn.addEnvironment('FRAME_BURST', String(frameRate.burst));
+      connections.grant(fn, 'dynamodb:UpdateItem');
+    }
     for (const pusher of [deliver, redeliver, replay, ...jobHandlers]) {
       pusher.function.addEnvironment('CALLBACK_URL', this.webSocket.callbackUrl);
       this.webSocket.grantManageConnections(pusher.function);

@@ -165,7 +165,7 @@ export type ServerFrame =
   | { type: 'cancelled'; queue: string; ref?: string }
   | { type: 'completed' | 'released'; queue: string; id: string; ref?: string }
   | { type: 'extended'; queue: string; id: string; deadline: string; ref?: string }
-  | { type: 'error'; code: string; message: string; ref?: string };
+  | { type: 'error'; code: string; message: string; retryAfterMs?: number; ref?: string };
 
 /** A job leased to the connection it is pushed to, until `deadline`; `attempt` counts its leases, this one included. */
 export interface JobFrame {

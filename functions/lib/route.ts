@@ -7,10 +7,12 @@ import {
   type Operation,
   requireCapability,
 } from './capabilities.js';
+import { numberEnv, requireEnv } from './env.js';
 import { ProtocolError } from './errors.js';
 import { callerOf, type RouteResult, type WebSocketEvent } from './events.js';
 import { logger } from './logger.js';
 import { jsonOf, parseFrame, refOf, type ServerFrame } from './protocol.js';
+import { FrameLimiter, reportToConnectionRow } from './rate.js';
 
 export interface Caller {
   clientId: string;
@@ -20,9 +22,14 @@ export interface Caller {
 /** What a frame asks to do, by name, for the capability check that comes before anything else. */
 export type Needs<F> = (frame: F) => [Operation, string][];
 
+/** One limiter per container: a connection's frames to this function, counted together with its other frames. */
+let limiter: FrameLimiter | undefined;
+
 /**
- * Wraps one route's domain function: parse and validate the frame, run, and reply with one frame that echoes `ref`.
- * A bad frame gets an error frame naming the wrong field and touches nothing else. Replies go out with status 200
+ * Wraps one route's domain function: count the frame against the connection's rate, parse and validate it, check
+ * the caller's capabilities, run, and reply with one frame that echoes `ref`. A frame refused at any step gets an
+ * error frame naming why and touches nothing else; every frame counts, even one that is refused, so a flood of bad
+ * frames is limited too. Replies go out with status 200
  * even for errors: what API Gateway does with a non-2xx body on a two-way route is not documented.
  */
 export function route<T extends z.ZodType>(
@@ -30,6 +37,11 @@ export function route<T extends z.ZodType>(
   run: (frame: z.infer<T>, caller: Caller) => Promise<ServerFrame>,
   needs?: Needs<z.infer<T>>,
 ): (event: WebSocketEvent, context: Context) => Promise<RouteResult> {
+  limiter ??= new FrameLimiter(
+    { perSecond: numberEnv('FRAME_RATE', 100), burst: numberEnv('FRAME_BURST', 200) },
+    reportToConnectionRow(requireEnv('CONNECTIONS_TABLE')),
+  );
+  const frames = limiter;
   return async (event, context) => {
     const { connectionId } = event.requestContext;
     const clientId = callerOf(event);
@@ -39,6 +51,12 @@ export function route<T extends z.ZodType>(
     const ref = refOf(json);
     try {
       if (!clientId) throw new ProtocolError('Unauthorized', 'connection carries no client identity');
+      const admission = await frames.admit({ clientId, connectionId });
+      if (!admission.ok) {
+        const message = `more than ${frames.rate.burst} frames at once or ${frames.rate.perSecond} a second: retry after ${admission.retryAfterMs} ms`;
+        logger.info('frame rejected', { code: 'RateLimited', retryAfterMs: admission.retryAfterMs });
+        return reply({ type: 'error', code: 'RateLimited', message, retryAfterMs: admission.retryAfterMs, ref });
+      }
       const frame = parseFrame(json, schema);
       const caps = capabilitiesOf(event);
       for (const [operation, name] of needs?.(frame) ?? []) requireCapability(caps, operation, name);

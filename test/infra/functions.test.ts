@@ -17,6 +17,9 @@ const JOB_ENV = [
   'CONNECTION_TTL_SECONDS',
 ];
 
+/** What every function behind a frame route reads: the per-connection frame limit counts on the connection's row. */
+const FRAME_ENV = ['CONNECTIONS_TABLE', 'FRAME_RATE', 'FRAME_BURST'];
+
 /** docs/architecture.md, "Handlers and their environment": each function gets only what it uses. */
 const ENVIRONMENT: Record<HandlerName, string[]> = {
   authorize: ['TOKEN_SECRET_ARN', 'DEFAULT_CAPS', 'MAX_TOKEN_LIFETIME_SECONDS'],
@@ -28,13 +31,13 @@ const ENVIRONMENT: Record<HandlerName, string[]> = {
     'SUBSCRIPTION_TTL_SECONDS',
   ],
   disconnect: ['CONNECTIONS_TABLE', ...JOB_ENV],
-  default: [],
-  subscribe: ['SUBSCRIPTIONS_TABLE', 'SUBSCRIPTION_TTL_SECONDS'],
-  unsubscribe: ['SUBSCRIPTIONS_TABLE'],
-  publish: ['INGEST_QUEUE_URL', 'MAX_PAYLOAD_BYTES'],
-  send: ['INGEST_QUEUE_URL', 'MAX_PAYLOAD_BYTES'],
-  ack: ['INBOX_TABLE', ...JOB_ENV],
-  replay: ['INBOX_TABLE', 'CALLBACK_URL', 'MAX_PENDING_MESSAGES'],
+  default: [...FRAME_ENV],
+  subscribe: ['SUBSCRIPTIONS_TABLE', 'SUBSCRIPTION_TTL_SECONDS', ...FRAME_ENV],
+  unsubscribe: ['SUBSCRIPTIONS_TABLE', ...FRAME_ENV],
+  publish: ['INGEST_QUEUE_URL', 'MAX_PAYLOAD_BYTES', ...FRAME_ENV],
+  send: ['INGEST_QUEUE_URL', 'MAX_PAYLOAD_BYTES', ...FRAME_ENV],
+  ack: ['INBOX_TABLE', ...JOB_ENV, ...FRAME_ENV],
+  replay: ['INBOX_TABLE', 'CALLBACK_URL', 'MAX_PENDING_MESSAGES', ...FRAME_ENV],
   deliver: [
     'SUBSCRIPTIONS_TABLE',
     'CONNECTIONS_TABLE',
@@ -62,11 +65,11 @@ const ENVIRONMENT: Record<HandlerName, string[]> = {
     'JOB_RETENTION_SECONDS',
     'CONNECTION_TTL_SECONDS',
   ],
-  enqueue: [...JOB_ENV, 'MAX_PAYLOAD_BYTES'],
-  consume: ['CONNECTIONS_TABLE', ...JOB_ENV],
-  cancel: [...JOB_ENV],
-  nack: [...JOB_ENV],
-  extend: [...JOB_ENV],
+  enqueue: [...JOB_ENV, 'MAX_PAYLOAD_BYTES', ...FRAME_ENV],
+  consume: [...JOB_ENV, ...FRAME_ENV],
+  cancel: [...JOB_ENV, ...FRAME_ENV],
+  nack: [...JOB_ENV, ...FRAME_ENV],
+  extend: [...JOB_ENV, ...FRAME_ENV],
 };
 
 /** The parts of `AWS::Lambda::Function` properties these tests read. */
@@ -245,5 +248,16 @@ describe('Lambda functions', () => {
       expect(variables.SUBSCRIPTION_TTL_SECONDS).toBe(String(3 * 86_400));
     }
     expect(fn('publish').Environment.Variables.MAX_PAYLOAD_BYTES).toBe('65536');
+  });
+
+  it('gives every frame route the frame limit, 100 a second and 200 at once unless the stack says otherwise', () => {
+    expect(fn('publish').Environment.Variables).toMatchObject({ FRAME_RATE: '100', FRAME_BURST: '200' });
+    const custom = synthPostbox({ frameRate: { perSecond: 5, burst: 50 } });
+    for (const name of ['default', 'ack', 'extend'] as const) {
+      const variables = custom.template.toJSON().Resources[custom.functionId(name)].Properties.Environment.Variables;
+      expect(variables).toMatchObject({ FRAME_RATE: '5', FRAME_BURST: '50' });
+    }
+    expect(() => synthPostbox({ frameRate: { perSecond: 0, burst: 10 } })).toThrow(/frameRate needs perSecond > 0/);
+    expect(() => synthPostbox({ frameRate: { perSecond: 1, burst: 0.5 } })).toThrow(/a whole burst/);
   });
 });

@@ -29,6 +29,9 @@ const JOB_ACCESS: Expected = [
   [MANAGE, 'api'],
 ];
 
+/** What every frame route needs for the frame limit: to add to the count on the connection's row. */
+const FRAME_ACCESS: Expected = [[['dynamodb:UpdateItem'], 'connections']];
+
 /** The least privilege each handler needs (brief + docs/architecture.md "Access paths"). */
 const EXPECTED: Record<HandlerName, Expected> = {
   authorize: [[SECRET, 'secret']],
@@ -38,16 +41,13 @@ const EXPECTED: Record<HandlerName, Expected> = {
     [SEND, 'pushQueue'],
   ],
   disconnect: [[WRITE, 'connections'], ...JOB_ACCESS],
-  default: [],
-  subscribe: [[[...READ, ...WRITE], 'subscriptions']],
-  unsubscribe: [[[...READ, ...WRITE], 'subscriptions']],
-  publish: [[SEND, 'queue']],
-  send: [[SEND, 'queue']],
-  ack: [[[...READ, ...WRITE], 'inbox'], ...JOB_ACCESS],
-  replay: [
-    [[...READ, ...WRITE], 'inbox'],
-    [MANAGE, 'api'],
-  ],
+  default: FRAME_ACCESS,
+  subscribe: [[[...READ, ...WRITE], 'subscriptions'], ...FRAME_ACCESS],
+  unsubscribe: [[[...READ, ...WRITE], 'subscriptions'], ...FRAME_ACCESS],
+  publish: [[SEND, 'queue'], ...FRAME_ACCESS],
+  send: [[SEND, 'queue'], ...FRAME_ACCESS],
+  ack: [[[...READ, ...WRITE], 'inbox'], ...JOB_ACCESS, ...FRAME_ACCESS],
+  replay: [[[...READ, ...WRITE], 'inbox'], [MANAGE, 'api'], ...FRAME_ACCESS],
   deliver: [
     [READ, 'subscriptions'],
     [[...READ, ...WRITE], 'connections'],
@@ -64,11 +64,11 @@ const EXPECTED: Record<HandlerName, Expected> = {
     [[...CONSUME, ...SEND], 'pushQueue'],
     [MANAGE, 'api'],
   ],
-  enqueue: JOB_ACCESS,
+  enqueue: [...JOB_ACCESS, ...FRAME_ACCESS],
   consume: [[WRITE, 'connections'], ...JOB_ACCESS],
-  cancel: JOB_ACCESS,
-  nack: JOB_ACCESS,
-  extend: JOB_ACCESS,
+  cancel: [...JOB_ACCESS, ...FRAME_ACCESS],
+  nack: [...JOB_ACCESS, ...FRAME_ACCESS],
+  extend: [...JOB_ACCESS, ...FRAME_ACCESS],
 };
 
 /** Actions whose presence or absence the test pins; describe/metadata actions that CDK adds alongside are ignored. */

@@ -1,0 +1,52 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Frame } from '../helpers/client.js';
+import { type Postbox, startPostbox } from '../helpers/local.js';
+
+let postbox: Postbox;
+beforeAll(async () => {
+  // The stack's frameRate: { perSecond: 2, burst: 10 }: ten frames at once, then one each half second.
+  postbox = await startPostbox({ environment: { FRAME_RATE: '2', FRAME_BURST: '10' } });
+});
+afterAll(() => postbox?.stop());
+
+describe('a connection that sends too many frames', () => {
+  it('is answered RateLimited with a retry hint, changes nothing past the limit, and may go on after the hint', async () => {
+    const flood = await postbox.connect('rate-flood');
+    const bystander = await postbox.connect('rate-bystander');
+    const topics = Array.from({ length: 16 }, (_, i) => `rate-${i}`);
+    for (const [i, topic] of topics.entries()) flood.send({ action: 'subscribe', topic, ref: `s${i}` });
+    const replies = new Map<string, Frame>();
+    while (replies.size < topics.length) {
+      const reply = await flood.nextMatching((f) => typeof f.ref === 'string' && f.ref.startsWith('s'));
+      replies.set(reply.ref as string, reply);
+    }
+    const limited = [...replies.values()].filter((r) => r.code === 'RateLimited');
+    const subscribed = [...replies.values()].filter((r) => r.type === 'subscribed').map((r) => r.topic);
+    expect(limited.length).toBeGreaterThan(0);
+    expect(subscribed.length + limited.length).toBe(topics.length);
+    for (const reply of limited) {
+      expect(reply).toMatchObject({ type: 'error', message: expect.stringContaining('retry after') });
+      expect(reply.retryAfterMs).toBeGreaterThan(0);
+      expect(reply.retryAfterMs).toBeLessThanOrEqual(5_000);
+    }
+
+    // Another client is not limited by it.
+    expect(await bystander.request({ action: 'subscribe', topic: 'rate-else' })).toMatchObject({ type: 'subscribed' });
+
+    // Only the admitted subscriptions exist: a publish to every topic reaches the flood's client once per admitted one.
+    // Two publishers, each well inside its own limit.
+    const publishers = [await postbox.connect('rate-publisher-1'), await postbox.connect('rate-publisher-2')];
+    for (const [i, topic] of topics.entries())
+      expect(await publishers[i % 2]?.request({ action: 'publish', topic, payload: { topic } })).toMatchObject({
+        type: 'accepted',
+      });
+    const received = await flood.receive(subscribed.length);
+    expect(received.map((m) => m.topic).sort()).toEqual([...subscribed].sort());
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    expect(flood.messages()).toHaveLength(subscribed.length);
+
+    const wait = Math.max(...limited.map((r) => r.retryAfterMs as number));
+    await new Promise((resolve) => setTimeout(resolve, wait));
+    expect(await flood.request({ action: 'subscribe', topic: 'rate-later' })).toMatchObject({ type: 'subscribed' });
+  });
+});
