@@ -1,4 +1,5 @@
 import type { Context } from 'aws-lambda';
+import { allows, CAPABILITIES_CONTEXT_KEY, capabilitiesOf } from './lib/capabilities.js';
 import { addConnection } from './lib/connections.js';
 import { numberEnv, requireEnv } from './lib/env.js';
 import { callerOf, type RouteResult, type WebSocketEvent } from './lib/events.js';
@@ -26,15 +27,23 @@ export const handler = async (event: WebSocketEvent, context: Context): Promise<
     return { statusCode: 403 };
   }
   await addConnection(connectionsTable, { clientId, connectionId, connectedAt }, ttlSeconds);
-  const [, refreshed] = await Promise.all([
+  const caps = capabilitiesOf(event);
+  // A context without capabilities (an authorizer result cached from before they existed) drops nothing.
+  const known = typeof event.requestContext.authorizer?.[CAPABILITIES_CONTEXT_KEY] === 'string';
+  const [, subscriptions] = await Promise.all([
     enqueueCatchUp(pushQueueUrl, { clientId, connectionId, connectedAt }),
-    // The client is back: its subscriptions live on. A failure here must not refuse the connection; the next
-    // connect tries again, long before they expire.
-    refreshSubscriptions(subscriptionsTable, clientId, subscriptionTtlSeconds).catch((err: unknown) => {
+    // The client is back: its subscriptions live on, as far as this token allows them. A failure here must not
+    // refuse the connection; the next connect tries again, long before they expire.
+    refreshSubscriptions(
+      subscriptionsTable,
+      clientId,
+      subscriptionTtlSeconds,
+      (topic) => !known || allows(caps, 'subscribe', topic),
+    ).catch((err: unknown) => {
       logger.error('subscriptions not refreshed', err as Error);
-      return 0;
+      return { refreshed: 0, dropped: [] };
     }),
   ]);
-  logger.info('connected', { clientId, connectionId, refreshed });
+  logger.info('connected', { clientId, connectionId, ...subscriptions });
   return { statusCode: 200 };
 };

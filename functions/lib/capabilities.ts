@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { ProtocolError } from './errors.js';
+import type { WebSocketEvent } from './events.js';
 
 /**
  * What a token may do, by name: topics for `subscribe` and `publish`, the recipient's clientId for `send`, queues for
@@ -56,4 +57,19 @@ export function capabilitiesFromAllows(allows: string[]): Capabilities {
     }
   }
   return capabilitiesSchema.parse(caps);
+}
+
+/**
+ * The capabilities the authorizer put in the connection's context. A connection without them (made before this
+ * version) may do nothing that needs one until it reconnects.
+ */
+export function capabilitiesOf(event: WebSocketEvent): Capabilities {
+  const raw = event.requestContext.authorizer?.[CAPABILITIES_CONTEXT_KEY];
+  if (typeof raw !== 'string') return {};
+  try {
+    const parsed = capabilitiesSchema.safeParse(JSON.parse(raw));
+    return parsed.success ? parsed.data : {};
+  } catch {
+    return {};
+  }
 }

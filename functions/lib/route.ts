@@ -1,12 +1,6 @@
 import type { Context } from 'aws-lambda';
 import type { z } from 'zod';
-import {
-  CAPABILITIES_CONTEXT_KEY,
-  type Capabilities,
-  capabilitiesSchema,
-  type Operation,
-  requireCapability,
-} from './capabilities.js';
+import { capabilitiesOf, type Operation, requireCapability } from './capabilities.js';
 import { numberEnv, requireEnv } from './env.js';
 import { ProtocolError } from './errors.js';
 import { callerOf, type RouteResult, type WebSocketEvent } from './events.js';
@@ -72,21 +66,6 @@ export function route<T extends z.ZodType>(
       logger.resetKeys();
     }
   };
-}
-
-/**
- * The capabilities the authorizer put in the connection's context. A connection without them (made before this
- * version) may do nothing that needs one until it reconnects.
- */
-function capabilitiesOf(event: WebSocketEvent): Capabilities {
-  const raw = event.requestContext.authorizer?.[CAPABILITIES_CONTEXT_KEY];
-  if (typeof raw !== 'string') return {};
-  try {
-    const parsed = capabilitiesSchema.safeParse(JSON.parse(raw));
-    return parsed.success ? parsed.data : {};
-  } catch {
-    return {};
-  }
 }
 
 export function reply(frame: ServerFrame): RouteResult {

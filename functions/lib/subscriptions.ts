@@ -28,20 +28,23 @@ export async function subscribe(
 const REFRESH_EVERY_SECONDS = 86_400;
 
 /**
- * Pushes back the expiry of a client's subscriptions, at its connect: one Query of the `byClient` index, and a write
- * only for those that have not been refreshed for a day (or half the TTL, if shorter). An unsubscribed one stays
- * deleted. Returns how many were written.
+ * At a client's connect: pushes back the expiry of its subscriptions, and deletes those its token no longer allows
+ * (`allowed` says which), so a narrower token stops what a wider one subscribed to. One Query of the `byClient`
+ * index, then a write only for those not refreshed for a day (or half the TTL, if shorter) and those dropped. An
+ * unsubscribed one stays deleted.
  */
 export async function refreshSubscriptions(
   table: string,
   clientId: string,
   ttlSeconds: number,
+  allowed: (topic: string) => boolean,
   now = Date.now(),
-): Promise<number> {
+): Promise<{ refreshed: number; dropped: string[] }> {
   const nowSeconds = Math.floor(now / 1000);
   const expiresAt = nowSeconds + ttlSeconds;
   const due = expiresAt - Math.min(REFRESH_EVERY_SECONDS, ttlSeconds / 2);
   const stale: string[] = [];
+  const dropped: string[] = [];
   const items = queryItems({
     TableName: table,
     IndexName: SUBSCRIPTIONS_BY_CLIENT_INDEX,
@@ -49,12 +52,14 @@ export async function refreshSubscriptions(
     ExpressionAttributeValues: { ':c': clientId },
   });
   for await (const item of items) {
+    const topic = item.topic as string;
     const current = typeof item.expiresAt === 'number' ? item.expiresAt : 0;
+    if (!allowed(topic)) dropped.push(topic);
     // An expired subscription is over: TTL deletion is only late, and a connect must not bring it back.
-    if (current > nowSeconds && current < due) stale.push(item.topic as string);
+    else if (current > nowSeconds && current < due) stale.push(topic);
   }
-  await Promise.all(
-    stale.map((topic) =>
+  await Promise.all([
+    ...stale.map((topic) =>
       updateIfStill({
         TableName: table,
         Key: { topic, clientId },
@@ -63,8 +68,9 @@ export async function refreshSubscriptions(
         ExpressionAttributeValues: { ':e': expiresAt, ':now': nowSeconds },
       }),
     ),
-  );
-  return stale.length;
+    ...dropped.map((topic) => unsubscribe(table, topic, clientId)),
+  ]);
+  return { refreshed: stale.length, dropped };
 }
 
 export async function unsubscribe(table: string, topic: string, clientId: string): Promise<void> {

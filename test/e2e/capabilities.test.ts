@@ -55,6 +55,22 @@ describe('capabilities in the connect token', () => {
     );
   });
 
+  it('drops at connect the subscriptions a narrower token no longer allows, and keeps the others', async () => {
+    const wide = await connectWith('cap-narrowed', { 'room/*': ['subscribe'] });
+    for (const topic of ['room/a', 'room/b'])
+      expect(await wide.request({ action: 'subscribe', topic })).toMatchObject({ type: 'subscribed' });
+    await postbox.disconnect(wide);
+    const narrow = await connectWith('cap-narrowed', { 'room/a': ['subscribe'] });
+    const writer = await connectWith('cap-writer-4', { 'room/*': ['publish'] });
+    for (const topic of ['room/b', 'room/a'])
+      expect(await writer.request({ action: 'publish', topic, payload: topic })).toMatchObject({ type: 'accepted' });
+    const [message] = await narrow.receive(1);
+    expect(message).toMatchObject({ topic: 'room/a' });
+    // room/b was published first: had its subscription survived, its message would have come before room/a's.
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    expect(narrow.messages().map((m) => m.topic)).toEqual(['room/a']);
+  });
+
   it('gives empty caps, and a token without caps, no subscription, but their own inbox: sends arrive and are acked', async () => {
     const writer = await connectWith('cap-writer-3', { 'cap-empty': ['send'], 'cap-default': ['send'] });
     for (const [clientId, caps] of [
