@@ -178,8 +178,7 @@ export async function startLocal(options: StartLocalOptions = {}): Promise<Local
         dynamodb: endpoints.dynamodb,
         region: model.region,
         cdkOut,
-        stack: model.stackName,
-        physical: models.flatMap((m) => [...m.physical]),
+        stacks: models.map((m) => ({ name: m.stackName, physical: [...m.physical] })),
       });
       stops.push(async () => forget());
     }
