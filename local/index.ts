@@ -142,13 +142,15 @@ export async function startLocal(options: StartLocalOptions = {}): Promise<Local
       const variables = resolveEnvironment(fn, ctx, { apiId: api.gateway.apiId, gatewayBaseUrl });
       return runtimeEnvironment(fn, model.region, endpoints, overridden(variables, overrides));
     };
-    for (const { fn } of functions.values()) for (const line of startupReport(fn)) sink(`[local] ${line}`);
+    for (const { fn } of functions.values())
+      for (const line of startupReport(fn, { backend: options.backend })) sink(`[local] ${line}`);
     // Every variable is resolved once now, so an unresolvable one is reported at start-up, not at first use.
     for (const { fn } of functions.values()) checkEnvironment(fn, environmentOf);
     const runtime = new LambdaRuntime({
       functions: [...functions.values()].map(({ fn }) => fn),
       environment: environmentOf,
-      routes: () => hostRoutes(model.region, endpoints, { apiId: api.gateway.apiId, gatewayBaseUrl }),
+      routes: () =>
+        hostRoutes(model.region, endpoints, { apiId: api.gateway.apiId, gatewayBaseUrl }, queueHostsOf(models)),
       spy,
       maxConcurrency: options.maxConcurrency,
       sink,
@@ -176,8 +178,7 @@ export async function startLocal(options: StartLocalOptions = {}): Promise<Local
         dynamodb: endpoints.dynamodb,
         region: model.region,
         cdkOut,
-        stack: model.stackName,
-        physical: models.flatMap((m) => [...m.physical]),
+        stacks: models.map((m) => ({ name: m.stackName, physical: [...m.physical] })),
       });
       stops.push(async () => forget());
     }
@@ -212,6 +213,18 @@ export async function startLocal(options: StartLocalOptions = {}): Promise<Local
     await stop();
     throw err;
   }
+}
+
+/** The hosts of the provisioned queues' URLs, as the functions' `Ref`s and `QueueUrl`s name them. */
+function queueHostsOf(models: TemplateModel[]): Set<string> {
+  const hosts = new Set<string>();
+  for (const model of models) {
+    for (const id of model.queues.keys()) {
+      const url = URL.parse(String(model.physical.get(id)?.attributes.QueueUrl ?? ''));
+      if (url) hosts.add(url.hostname);
+    }
+  }
+  return hosts;
 }
 
 /** The one stack whose WebSocket API the gateway serves. */

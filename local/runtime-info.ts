@@ -15,9 +15,11 @@ export interface RuntimeInfo {
   dynamodb: string;
   region: string;
   cdkOut: string;
-  stack?: string;
-  /** What the stack's `Ref`s and `Fn::GetAtt`s resolve to here (queue URLs, ARNs), as the functions see them. */
-  physical: [string, Physical][];
+  /**
+   * The stacks running, in deploy order, each with what its `Ref`s and `Fn::GetAtt`s resolve to here (queue URLs,
+   * ARNs), as the functions see them: by stack, as logical ids are unique only within one.
+   */
+  stacks: { name: string; physical: [string, Physical][] }[];
 }
 
 const fileIn = (dataDir: string) => join(dataDir, 'runtime.json');

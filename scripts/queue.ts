@@ -5,7 +5,7 @@ import { Command } from 'commander';
 import type { JobsConfig } from '../functions/lib/jobs.js';
 import { namedQueueSettings } from '../functions/lib/queue-settings.js';
 import { readRuntimeInfo } from '../local/runtime-info.js';
-import { loadModel, resolveContext, resolveEnvironment } from '../local/template/index.js';
+import { loadModels, resolveContext, resolveEnvironment } from '../local/template/index.js';
 
 /** A failure the user can fix; printed as one sentence, without a stack trace. */
 export class QueueScriptError extends Error {
@@ -28,16 +28,27 @@ interface Target {
 type QueueSettingsOfStack = Pick<JobsConfig, 'leaseSeconds' | 'maxDeliveries' | 'retentionSeconds' | 'queues'>;
 const DEFAULT_SETTINGS: QueueSettingsOfStack = { leaseSeconds: 30, maxDeliveries: 5, retentionSeconds: 1_209_600 };
 
-/** The running `npm start`'s tables and endpoints, as its functions see them (resolved from the same template). */
+/**
+ * The running `npm start`'s tables and endpoints, as its functions see them: resolved from the same stacks of the
+ * same assembly (all of them, or those it was given with `--stack`), imports across them included.
+ */
 export function localTarget(dataDir: string): Target {
   const info = readRuntimeInfo(dataDir);
   if (!info) throw new QueueScriptError(`No npm start is running on ${dataDir}: start it first (or give --data-dir).`);
-  const model = loadModel(info.cdkOut, info.stack);
-  for (const [id, value] of info.physical) model.physical.set(id, value);
-  const fn = [...model.functions.values()].find((f) => 'JOBS_TABLE' in f.environment);
-  if (!fn || !model.api) throw new QueueScriptError(`The stack in ${info.cdkOut} has no work queues.`);
-  const env = resolveEnvironment(fn, resolveContext(model), {
-    apiId: model.api.gateway.apiId,
+  const models = loadModels(
+    info.cdkOut,
+    info.stacks.map((s) => s.name),
+  );
+  for (const model of models) {
+    const running = info.stacks.find((s) => s.name === model.stackName);
+    for (const [id, value] of running?.physical ?? []) model.physical.set(id, value);
+  }
+  const api = models.find((m) => m.api)?.api;
+  const owner = models.find((m) => [...m.functions.values()].some((f) => 'JOBS_TABLE' in f.environment));
+  const fn = owner && [...owner.functions.values()].find((f) => 'JOBS_TABLE' in f.environment);
+  if (!owner || !fn || !api) throw new QueueScriptError(`The app in ${info.cdkOut} has no work queues.`);
+  const env = resolveEnvironment(fn, resolveContext(owner), {
+    apiId: api.gateway.apiId,
     gatewayBaseUrl: info.httpUrl,
   });
   return {

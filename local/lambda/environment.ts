@@ -43,6 +43,8 @@ export function hostRoutes(
   region: string,
   endpoints: Omit<ServiceEndpoints, 'region'>,
   api: { apiId: string; gatewayBaseUrl: string } | undefined,
+  /** The hosts of the queue URLs the functions are given (`sqs.us-east-1.localhost` from fauxqs). */
+  queueHosts: Iterable<string> = [],
 ): HostRoutes {
   const local: Record<string, string> = {
     [`sqs.${region}.amazonaws.com`]: endpoints.sqs,
@@ -51,6 +53,9 @@ export function hostRoutes(
     [`secretsmanager.${region}.amazonaws.com`]: endpoints.secretsManager,
   };
   if (region === 'us-east-1') local['queue.amazonaws.com'] = endpoints.sqs;
+  // SDK v2's SQS client (every version) sends each request to its QueueUrl's host, and fauxqs's host does not
+  // resolve without a resolver that maps *.localhost to loopback (glibc without nss-myhostname has none).
+  for (const host of queueHosts) local[host.toLowerCase()] ??= endpoints.sqs;
   if (api) local[`${api.apiId}.execute-api.${region}.amazonaws.com`] = api.gatewayBaseUrl;
   return { local };
 }

@@ -2,6 +2,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { createRequire, isBuiltin } from 'node:module';
 import { join } from 'node:path';
 import type { FunctionModel } from '../template/types.js';
+import { findSdkV2, sdkV2Line } from './sdk-v2.js';
 
 /**
  * When Lambda deprecated each Node.js runtime (docs.aws.amazon.com/lambda/latest/dg/lambda-runtimes.html): after it
@@ -23,13 +24,25 @@ const CURRENT_RUNTIME = 'nodejs24.x';
 
 const PACKAGE = /^(?:@[a-z0-9][\w.-]*\/)?[a-z0-9][\w.-]*(?:\/[\w./-]*)?$/i;
 
+export interface ReportOptions {
+  /** @default new Date() */
+  now?: Date;
+  /**
+   * Where SQS runs. LocalStack serves SQS's query protocol as well as JSON (localstack/localstack#8268 added JSON to
+   * its query-based provider), so SDK v2's older SQS client is reported only against the embedded SQS.
+   * @default 'embedded'
+   */
+  backend?: 'embedded' | 'localstack';
+}
+
 /**
- * What to tell the user about a function before it first runs: a runtime past its deprecation, and packages its
+ * What to tell the user about a function before it first runs: a runtime past its deprecation; packages its
  * code imports that are neither bundled into its asset nor provided by its Lambda runtime (on AWS: `Cannot find
- * module` at its first invocation), or that the runtime provides but this machine lacks. Each line names the
- * function's CDK path and says what to do.
+ * module` at its first invocation), or that the runtime provides but this machine lacks; and an SDK v2 in its asset
+ * whose SQS client the local SQS cannot serve. Each line names the function's CDK path and says what to do.
  */
-export function startupReport(fn: FunctionModel, now: Date = new Date()): string[] {
+export function startupReport(fn: FunctionModel, options: ReportOptions = {}): string[] {
+  const { now = new Date(), backend = 'embedded' } = options;
   const lines: string[] = [];
   const deprecated = deprecationOf(fn.runtime);
   if (deprecated && deprecated <= now.toISOString().slice(0, 10)) {
@@ -37,7 +50,8 @@ export function startupReport(fn: FunctionModel, now: Date = new Date()): string
       `${fn.path}: runtime ${fn.runtime} is past AWS Lambda's deprecation (${deprecated}); it gets no security patches and AWS blocks creating and then updating functions on it: set its runtime to ${CURRENT_RUNTIME} (Runtime.NODEJS_24_X in CDK).`,
     );
   }
-  for (const pkg of importedPackages(fn.handlerFile)) {
+  const source = readFileSync(fn.handlerFile, 'utf8');
+  for (const pkg of importedPackages(source)) {
     if (existsSync(join(fn.taskRoot, 'node_modules', pkg))) continue;
     const provided = providedByRuntime(pkg, fn.runtime);
     if (!provided) {
@@ -54,6 +68,9 @@ export function startupReport(fn: FunctionModel, now: Date = new Date()): string
       );
     }
   }
+  const sdk = backend === 'embedded' ? findSdkV2(fn.taskRoot, source) : undefined;
+  const sdkLine = sdk && sdkV2Line(fn.path, sdk);
+  if (sdkLine) lines.push(sdkLine);
   return lines;
 }
 
@@ -87,8 +104,7 @@ function installedHere(pkg: string): boolean {
 }
 
 /** The packages a bundled handler loads at run time: `require("x")`, `from "x"`, `import("x")`, `import "x"`. */
-function importedPackages(file: string): Set<string> {
-  const source = readFileSync(file, 'utf8');
+function importedPackages(source: string): Set<string> {
   const found = new Set<string>();
   const pattern = /(?:\brequire\s*\(\s*|\bfrom\s*|\bimport\s*\(\s*|\bimport\s*)["']([^"'\s]+)["']/g;
   for (const [, specifier] of source.matchAll(pattern)) {

@@ -12,8 +12,9 @@ const root = resolve(import.meta.dirname, '../..');
 const cdkOut = mkdtempSync(join(tmpdir(), 'postbox-cli-'));
 
 /** Runs the CLI on the fixture assembly (no synthesis); resolves with its exit code and output once it exits. */
-function cli(args: string[], onStdout?: (text: string, child: ChildProcess) => void, synth = false) {
-  const flags = synth ? ['--in-memory'] : ['--no-synth', '--in-memory'];
+function cli(args: string[], onStdout?: (text: string, child: ChildProcess) => void, synth = false, dataDir?: string) {
+  const keep = dataDir ? ['--data-dir', dataDir] : ['--in-memory'];
+  const flags = synth ? keep : ['--no-synth', ...keep];
   const child = spawn(join(root, 'node_modules/.bin/tsx'), ['local/cli.ts', ...flags, ...args], {
     cwd: root,
     env: { ...process.env, PORT: undefined, POSTBOX_BACKEND: undefined },
@@ -54,6 +55,33 @@ describe('npm start (local/cli.ts)', () => {
       /^Postbox local stack ready at ws:\/\/127\.0\.0\.1:\d+ \(SQS http:\/\/127\.0\.0\.1:\d+, DynamoDB http:\/\/127\.0\.0\.1:\d+\)$/,
     );
     expect(result.code).toBe(0);
+  });
+
+  it('stops cleanly on Ctrl-C on a data folder: lets go of it, so the next npm start on it starts', async () => {
+    const dataDir = mkdtempSync(join(tmpdir(), 'postbox-cli-data-'));
+    const held: boolean[] = [];
+    try {
+      for (let run = 0; run < 2; run++) {
+        const result = await cli(
+          ['--port', '0', '--cdk-out', cdkOut],
+          (text, child) => {
+            if (!text.includes('ready at') || held.length > run) return;
+            held.push(existsSync(join(dataDir, 'runtime.pid')) && existsSync(join(dataDir, 'runtime.json')));
+            child.kill('SIGINT');
+          },
+          false,
+          dataDir,
+        );
+        expect(result).toMatchObject({ code: 0, stderr: '' });
+        expect([existsSync(join(dataDir, 'runtime.pid')), existsSync(join(dataDir, 'runtime.json'))]).toEqual([
+          false,
+          false,
+        ]);
+      }
+      expect(held).toEqual([true, true]);
+    } finally {
+      rmSync(dataDir, { recursive: true, force: true });
+    }
   });
 
   it('explains a taken port in one sentence and exits with 1', async () => {

@@ -1,9 +1,10 @@
 import { execFile } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type LocalStack, startLocal } from '../../local/index.js';
 import type { Frame, TestClient } from '../helpers/client.js';
 import { type Postbox, startPostbox } from '../helpers/local.js';
 
@@ -13,10 +14,17 @@ const dataDir = mkdtempSync(join(tmpdir(), 'postbox-queue-'));
 
 /** `npm run queue -- --local …` against the runtime below, as a user would run it in another terminal. */
 async function queueCommand(...args: string[]): Promise<{ stdout: string; stderr: string; code: number }> {
+  return queueCommandOn(dataDir, ...args);
+}
+
+async function queueCommandOn(
+  folder: string,
+  ...args: string[]
+): Promise<{ stdout: string; stderr: string; code: number }> {
   try {
     const { stdout, stderr } = await run(
       join(root, 'node_modules/.bin/tsx'),
-      ['scripts/queue.ts', '--local', '--data-dir', dataDir, ...args],
+      ['scripts/queue.ts', '--local', '--data-dir', folder, ...args],
       { cwd: root },
     );
     return { stdout, stderr, code: 0 };
@@ -103,4 +111,107 @@ describe('npm run queue -- --local', () => {
       rmSync(other, { recursive: true, force: true });
     }
   });
+});
+
+/**
+ * An app in two stacks: the jobs table and push queue in one, exported; the API and a work-queue function that
+ * imports them in the other.
+ */
+function twoStackAssembly(dir: string): string {
+  mkdirSync(join(dir, 'asset.jobs'), { recursive: true });
+  writeFileSync(join(dir, 'asset.jobs', 'index.js'), 'exports.handler = async () => ({ statusCode: 200 });');
+  const exported = (name: string, value: unknown) => ({ Value: value, Export: { Name: `Jobs:${name}` } });
+  const jobs = {
+    Resources: {
+      JobsTable: {
+        Type: 'AWS::DynamoDB::Table',
+        Properties: {
+          BillingMode: 'PAY_PER_REQUEST',
+          AttributeDefinitions: ['queue', 'key', 'order'].map((name) => ({ AttributeName: name, AttributeType: 'S' })),
+          KeySchema: [
+            { AttributeName: 'queue', KeyType: 'HASH' },
+            { AttributeName: 'key', KeyType: 'RANGE' },
+          ],
+          LocalSecondaryIndexes: [
+            {
+              IndexName: 'byOrder',
+              KeySchema: [
+                { AttributeName: 'queue', KeyType: 'HASH' },
+                { AttributeName: 'order', KeyType: 'RANGE' },
+              ],
+              Projection: { ProjectionType: 'KEYS_ONLY' },
+            },
+          ],
+        },
+        Metadata: { 'aws:cdk:path': 'Jobs/Table/Resource' },
+      },
+      PushQueue: { Type: 'AWS::SQS::Queue', Properties: {}, Metadata: { 'aws:cdk:path': 'Jobs/Push/Resource' } },
+    },
+    Outputs: { T: exported('JobsTable', { Ref: 'JobsTable' }), Q: exported('PushQueueUrl', { Ref: 'PushQueue' }) },
+  };
+  const work = {
+    Resources: {
+      Api: {
+        Type: 'AWS::ApiGatewayV2::Api',
+        Properties: { Name: 'ws', ProtocolType: 'WEBSOCKET', RouteSelectionExpression: '$request.body.action' },
+      },
+      Stage: { Type: 'AWS::ApiGatewayV2::Stage', Properties: { ApiId: { Ref: 'Api' }, StageName: 'prod' } },
+      JobsFn: {
+        Type: 'AWS::Lambda::Function',
+        Properties: {
+          Handler: 'index.handler',
+          Runtime: 'nodejs24.x',
+          Code: { S3Bucket: 'b', S3Key: 'jobs.zip' },
+          Environment: {
+            Variables: {
+              JOBS_TABLE: { 'Fn::ImportValue': 'Jobs:JobsTable' },
+              PUSH_QUEUE_URL: { 'Fn::ImportValue': 'Jobs:PushQueueUrl' },
+              CALLBACK_URL: {
+                'Fn::Join': [
+                  '',
+                  ['https://', { Ref: 'Api' }, '.execute-api.', { Ref: 'AWS::Region' }, '.amazonaws.com/prod'],
+                ],
+              },
+            },
+          },
+        },
+        Metadata: { 'aws:cdk:path': 'Work/JobsFn/Resource', 'aws:asset:path': 'asset.jobs' },
+      },
+    },
+  };
+  const artifacts = { Work: { type: 'aws:cloudformation:stack' }, Jobs: { type: 'aws:cloudformation:stack' } };
+  writeFileSync(join(dir, 'manifest.json'), JSON.stringify({ artifacts }));
+  writeFileSync(join(dir, 'Jobs.template.json'), JSON.stringify(jobs));
+  writeFileSync(join(dir, 'Work.template.json'), JSON.stringify(work));
+  return dir;
+}
+
+describe('npm run queue -- --local on an app in several stacks', () => {
+  const folder = mkdtempSync(join(tmpdir(), 'postbox-queue-stacks-'));
+  let app: LocalStack;
+  beforeAll(async () => {
+    app = await startLocal({
+      port: 0,
+      cdkOut: twoStackAssembly(join(folder, 'cdk.out')),
+      dataDir: join(folder, 'data'),
+      logSink: () => {},
+    });
+  });
+  afterAll(async () => {
+    await app?.stop();
+    rmSync(folder, { recursive: true, force: true });
+  });
+
+  it('finds the work queues through the stacks the runtime runs, imports resolved', async () => {
+    expect(app.models.map((m) => m.stackName)).toEqual(['Jobs', 'Work']);
+    expect(await queueCommandOn(join(folder, 'data'), 'dead', 'parcels')).toEqual({
+      code: 0,
+      stdout: 'No dead jobs in parcels.\n',
+      stderr: '',
+    });
+    expect(await queueCommandOn(join(folder, 'data'), 'purge', 'parcels')).toMatchObject({
+      code: 0,
+      stdout: 'Purged 0 dead jobs of parcels.\n',
+    });
+  }, 30_000);
 });

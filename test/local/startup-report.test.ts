@@ -34,30 +34,30 @@ function fn(id: string, runtime: string, code: string, bundled: string[] = []): 
 
 describe('start-up report of a function', () => {
   it('names a runtime past its Lambda deprecation, with the CDK path and the runtime to move to', () => {
-    expect(startupReport(fn('Old', 'nodejs16.x', 'exports.handler = async () => 1;'), NOW)).toEqual([
+    expect(startupReport(fn('Old', 'nodejs16.x', 'exports.handler = async () => 1;'), { now: NOW })).toEqual([
       "App/Old/Resource: runtime nodejs16.x is past AWS Lambda's deprecation (2024-06-12); it gets no security patches and AWS blocks creating and then updating functions on it: set its runtime to nodejs24.x (Runtime.NODEJS_24_X in CDK).",
     ]);
-    expect(startupReport(fn('Twenty', 'nodejs20.x', ''), NOW)).toEqual([
+    expect(startupReport(fn('Twenty', 'nodejs20.x', ''), { now: NOW })).toEqual([
       expect.stringMatching(
         /^App\/Twenty\/Resource: runtime nodejs20\.x is past AWS Lambda's deprecation \(2026-04-30\)/,
       ),
     ]);
-    expect(startupReport(fn('Ancient', 'nodejs8.10', ''), NOW)).toHaveLength(1);
-    expect(startupReport(fn('Current', 'nodejs24.x', ''), NOW)).toEqual([]);
+    expect(startupReport(fn('Ancient', 'nodejs8.10', ''), { now: NOW })).toHaveLength(1);
+    expect(startupReport(fn('Current', 'nodejs24.x', ''), { now: NOW })).toEqual([]);
   });
 
   it('names SDK v2 left out of the bundle on a runtime that no longer provides it, and not once it is bundled', () => {
     const code = 'const AWS = require("aws-sdk"); exports.handler = async () => new AWS.SQS();';
-    expect(startupReport(fn('V2', 'nodejs22.x', code), NOW)).toEqual([
+    expect(startupReport(fn('V2', 'nodejs22.x', code), { now: NOW })).toEqual([
       `App/V2/Resource: its code imports aws-sdk, the AWS SDK v2, which Lambda stopped providing with nodejs18.x, and its bundle leaves it out, so on AWS it fails with "Cannot find module 'aws-sdk'": bundle it (take it out of the function's externalModules) or move to a package the runtime has (for the SDK, @aws-sdk/* v3).`,
     ]);
-    expect(startupReport(fn('V2Bundled', 'nodejs22.x', code, ['aws-sdk']), NOW)).toEqual([]);
+    expect(startupReport(fn('V2Bundled', 'nodejs22.x', code, ['aws-sdk']), { now: NOW })).toEqual([]);
   });
 
   it('names a runtime-provided SDK v3 package this project lacks, and any other package not bundled', () => {
     const code =
       'import{IoTWirelessClient}from"@aws-sdk/client-iot-wireless";import{SQSClient}from"@aws-sdk/client-sqs";import x from"left-pad";import"node:fs";const s=`from":"`;';
-    expect(startupReport(fn('V3', 'nodejs24.x', code), NOW)).toEqual([
+    expect(startupReport(fn('V3', 'nodejs24.x', code), { now: NOW })).toEqual([
       'App/V3/Resource: its code imports @aws-sdk/client-iot-wireless, which the nodejs24.x Lambda runtime provides but this project has not installed, so it fails locally with "Cannot find module": run `npm install --save-dev @aws-sdk/client-iot-wireless`.',
       expect.stringMatching(
         /^App\/V3\/Resource: its code imports left-pad, a package the Lambda runtime does not provide, and its bundle leaves it out/,
