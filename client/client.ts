@@ -99,6 +99,7 @@ export class PostboxClient extends Emitter<ClientEvents> {
     acks?: unknown;
     publish?: unknown;
     gap?: unknown;
+    alive?: unknown;
   } = {};
   /** When the last replay went out, and how long after it the next one may. */
   #replay = { at: Number.NEGATIVE_INFINITY, spacingMs: REPLAY_SPACING_MS };
@@ -313,6 +314,8 @@ export class PostboxClient extends Emitter<ClientEvents> {
   }
 
   #frame(text: string): void {
+    this.#clock.clearTimeout(this.#timers.alive);
+    this.#timers.alive = undefined;
     let frame: Incoming;
     try {
       frame = JSON.parse(text) as Incoming;
@@ -336,6 +339,9 @@ export class PostboxClient extends Emitter<ClientEvents> {
         if (entry) entry.consumer.receive(frame);
         return;
       }
+      case 'heartbeat':
+        // Its work (a frame arrived) is done above.
+        return;
       case 'synced':
         this.#inbox.synced();
         this.#watchGaps();
@@ -371,10 +377,11 @@ export class PostboxClient extends Emitter<ClientEvents> {
     const wasOpen = this.#open;
     this.#socket = undefined;
     this.#open = false;
-    for (const name of ['heartbeat', 'maxAge', 'acks', 'publish', 'gap'] as const)
+    for (const name of ['heartbeat', 'maxAge', 'acks', 'publish', 'gap', 'alive'] as const)
       this.#clock.clearTimeout(this.#timers[name]);
     this.#timers.acks = undefined;
     this.#timers.gap = undefined;
+    this.#timers.alive = undefined;
     this.#acksInFlight.clear();
     this.#acksSettled?.();
     // A connection that never opened may have been refused for its token (browsers hide the 401).
@@ -534,9 +541,13 @@ export class PostboxClient extends Emitter<ClientEvents> {
     this.#timers.heartbeat = this.#clock.setTimeout(() => {
       const idle = this.#clock.now() - this.#lastSent;
       if (idle >= this.#heartbeatMs) {
-        // Any reply will do (the $default route answers UnknownAction): it proves the connection alive, and no
-        // reply within replyTimeoutMs drops it.
-        this.#request({ action: 'heartbeat' }, false).catch(() => {});
+        // API Gateway answers it by itself ({"type":"heartbeat"}, a MOCK route: no Lambda), without a ref, which a
+        // MOCK integration cannot see. Any frame proves the path alive; none within replyTimeoutMs drops it.
+        this.#write({ action: 'heartbeat' });
+        this.#timers.alive ??= this.#clock.setTimeout(
+          () => this.#drop(CLOSE_NO_REPLY, 'no reply', false),
+          this.#replyTimeoutMs,
+        );
         this.#scheduleHeartbeat(this.#heartbeatMs);
       } else this.#scheduleHeartbeat(this.#heartbeatMs - idle);
     }, ms);
