@@ -36,6 +36,13 @@ export type ConnectOptions = TokenOptions & {
   maxConnectionMs?: number;
   /** Publishes, sends, enqueues and subscribes that may wait while disconnected; more are refused. @default 1000 */
   maxQueued?: number;
+  /**
+   * A page of the inbox seen in part (a push failed) with nothing more of it for this long is a gap: the client asks
+   * for a catch-up (`replay`) rather than wait for the server's re-push (a second or more later, or only at the next
+   * connect when the server has given up). Replays are spaced out: 1 s, doubling up to 30 s while gaps keep coming.
+   * @default 500
+   */
+  gapMs?: number;
 };
 
 export type ClientState = 'connecting' | 'connected' | 'synced' | 'disconnected' | 'reconnecting' | 'closed';
@@ -71,6 +78,9 @@ const ACK_BATCH = 100;
 const ACK_DELAY_MS = 20;
 const ACK_WAIT_MS = 2_000;
 const CLOSE_WAIT_MS = 2_000;
+/** Replays one after another are this far apart at least, doubling up to REPLAY_MAX_SPACING_MS. */
+const REPLAY_SPACING_MS = 1_000;
+const REPLAY_MAX_SPACING_MS = 30_000;
 
 /** A Postbox connection that reconnects by itself; made by `connect()`. */
 export class PostboxClient extends Emitter<ClientEvents> {
@@ -82,7 +92,17 @@ export class PostboxClient extends Emitter<ClientEvents> {
   #immediate = false;
   #refs = 0;
   #lastSent = 0;
-  #timers: { reconnect?: unknown; heartbeat?: unknown; maxAge?: unknown; acks?: unknown; publish?: unknown } = {};
+  #timers: {
+    reconnect?: unknown;
+    heartbeat?: unknown;
+    maxAge?: unknown;
+    acks?: unknown;
+    publish?: unknown;
+    gap?: unknown;
+    alive?: unknown;
+  } = {};
+  /** When the last replay went out, and how long after it the next one may. */
+  #replay = { at: Number.NEGATIVE_INFINITY, spacingMs: REPLAY_SPACING_MS };
   #closedSocket: (() => void) | undefined;
   readonly #requests = new Map<string, Request>();
   readonly #outbox = new Outbox();
@@ -100,6 +120,7 @@ export class PostboxClient extends Emitter<ClientEvents> {
   readonly #replyTimeoutMs: number;
   readonly #maxConnectionMs: number;
   readonly #maxQueued: number;
+  readonly #gapMs: number;
 
   constructor(
     private readonly url: string,
@@ -115,10 +136,12 @@ export class PostboxClient extends Emitter<ClientEvents> {
     this.#replyTimeoutMs = options.replyTimeoutMs ?? 30_000;
     this.#maxConnectionMs = options.maxConnectionMs ?? 6_900_000;
     this.#maxQueued = options.maxQueued ?? 1000;
+    this.#gapMs = options.gapMs ?? 500;
     this.#tokens = new TokenSource(options, this.#clock);
     this.#inbox = new Inbox({
       ack: (seq) => this.#queueAck(seq),
       failed: (message, error) => this.#report(handlerError(`handler of message ${message.id}`, error)),
+      now: () => this.#clock.now(),
     });
     queueMicrotask(() => void this.#connect());
   }
@@ -291,6 +314,8 @@ export class PostboxClient extends Emitter<ClientEvents> {
   }
 
   #frame(text: string): void {
+    this.#clock.clearTimeout(this.#timers.alive);
+    this.#timers.alive = undefined;
     let frame: Incoming;
     try {
       frame = JSON.parse(text) as Incoming;
@@ -302,18 +327,24 @@ export class PostboxClient extends Emitter<ClientEvents> {
       case 'message': {
         const { type: _type, ...message } = frame;
         this.#inbox.receive(message as Message);
+        this.#watchGaps();
         return;
       }
       case 'messages':
         for (const item of frame.items) this.#inbox.receive(item as Message);
+        this.#watchGaps();
         return;
       case 'job': {
         const entry = this.#consumers.get(frame.queue);
         if (entry) entry.consumer.receive(frame);
         return;
       }
+      case 'heartbeat':
+        // Its work (a frame arrived) is done above.
+        return;
       case 'synced':
         this.#inbox.synced();
+        this.#watchGaps();
         this.#attempt = 0;
         if (this.#state === 'connected') this.#setState('synced');
         this.emit('synced', { count: frame.count, dropped: frame.dropped ?? 0 });
@@ -346,9 +377,11 @@ export class PostboxClient extends Emitter<ClientEvents> {
     const wasOpen = this.#open;
     this.#socket = undefined;
     this.#open = false;
-    for (const name of ['heartbeat', 'maxAge', 'acks', 'publish'] as const)
+    for (const name of ['heartbeat', 'maxAge', 'acks', 'publish', 'gap', 'alive'] as const)
       this.#clock.clearTimeout(this.#timers[name]);
     this.#timers.acks = undefined;
+    this.#timers.gap = undefined;
+    this.#timers.alive = undefined;
     this.#acksInFlight.clear();
     this.#acksSettled?.();
     // A connection that never opened may have been refused for its token (browsers hide the 401).
@@ -463,13 +496,58 @@ export class PostboxClient extends Emitter<ClientEvents> {
     }
   }
 
+  /** Arms the gap timer while a page is missing messages: when it has stalled for gapMs, a replay fills it. */
+  #watchGaps(): void {
+    const since = this.#inbox.stalledSince();
+    if (since === undefined || !this.#open) {
+      this.#clock.clearTimeout(this.#timers.gap);
+      this.#timers.gap = undefined;
+      return;
+    }
+    if (this.#timers.gap !== undefined) return;
+    const now = this.#clock.now();
+    const due = Math.max(since + this.#gapMs, this.#replay.at + this.#replay.spacingMs);
+    this.#timers.gap = this.#clock.setTimeout(() => {
+      this.#timers.gap = undefined;
+      const stalled = this.#inbox.stalledSince();
+      if (stalled !== undefined && this.#clock.now() - stalled >= this.#gapMs && this.#open) this.#replayNow();
+      else this.#watchGaps();
+    }, due - now);
+  }
+
+  /**
+   * Asks for a catch-up: the server sends every pending message, then `synced`; the inbox holds what arrives until
+   * then and hands it on in order, each id once (what the server re-pushes meanwhile is a duplicate, dropped).
+   */
+  #replayNow(): void {
+    const now = this.#clock.now();
+    // Gaps that keep coming (a path that loses frames) get ever fewer replays: each is a full catch-up.
+    const streak = now - this.#replay.at < REPLAY_MAX_SPACING_MS * 2;
+    this.#replay = {
+      at: now,
+      spacingMs: streak ? Math.min(REPLAY_MAX_SPACING_MS, this.#replay.spacingMs * 2) : REPLAY_SPACING_MS,
+    };
+    this.#inbox.replaying();
+    this.#request({ action: 'replay' }, false).catch((error: unknown) => {
+      // A connection that ended takes its replay with it: the next connect's catch-up does the same work.
+      if (error instanceof PostboxError && (error.code === 'Disconnected' || error.code === 'Closed')) return;
+      this.#inbox.release();
+      this.#report(error);
+      this.#watchGaps();
+    });
+  }
+
   #scheduleHeartbeat(ms: number): void {
     this.#timers.heartbeat = this.#clock.setTimeout(() => {
       const idle = this.#clock.now() - this.#lastSent;
       if (idle >= this.#heartbeatMs) {
-        // Any reply will do (the $default route answers UnknownAction): it proves the connection alive, and no
-        // reply within replyTimeoutMs drops it.
-        this.#request({ action: 'heartbeat' }, false).catch(() => {});
+        // API Gateway answers it by itself ({"type":"heartbeat"}, a MOCK route: no Lambda), without a ref, which a
+        // MOCK integration cannot see. Any frame proves the path alive; none within replyTimeoutMs drops it.
+        this.#write({ action: 'heartbeat' });
+        this.#timers.alive ??= this.#clock.setTimeout(
+          () => this.#drop(CLOSE_NO_REPLY, 'no reply', false),
+          this.#replyTimeoutMs,
+        );
         this.#scheduleHeartbeat(this.#heartbeatMs);
       } else this.#scheduleHeartbeat(this.#heartbeatMs - idle);
     }, ms);

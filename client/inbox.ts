@@ -1,4 +1,5 @@
 import type { MessageFrame } from '#protocol';
+import { Pages } from './pages.js';
 
 /** A message as a handler gets it: the `message` frame without its `type`. */
 export type Message<T = unknown> = Omit<MessageFrame, 'type' | 'payload'> & { payload: T };
@@ -17,6 +18,8 @@ interface InboxDeps {
   ack(seq: string): void;
   /** A handler failed; the message will come again. */
   failed(message: Message, error: unknown): void;
+  /** The clock that times gaps. @default Date.now */
+  now?(): number;
 }
 
 /**
@@ -25,7 +28,9 @@ interface InboxDeps {
  *   and live pushes interleave in that window; `seq` is the inbox order);
  * - a message id already handled, running or waiting is dropped (a handled one is acked again: its first ack may
  *   have been lost with the connection);
- * - each topic's handler gets one message at a time, in arrival order; topics run independently.
+ * - each topic's handler gets one message at a time, in arrival order; topics run independently;
+ * - after `synced`, a message that comes after a missing one of its publisher (a page seen in part: a push failed)
+ *   waits until the gap fills, by the server's re-push or by a catch-up the client asks for (`stalledSince`).
  * Messages of a topic with no handler yet wait, unacked, until one is installed.
  */
 export class Inbox {
@@ -38,8 +43,13 @@ export class Inbox {
   /** Ids handled, oldest first (a Set keeps insertion order), bounded. */
   readonly #handled = new Set<string>();
   #held: Message[] | undefined = [];
+  /** Messages that arrived behind a gap of their publisher, in arrival order. */
+  #blocked: Message[] = [];
+  readonly #pages: Pages;
 
-  constructor(private readonly deps: InboxDeps) {}
+  constructor(private readonly deps: InboxDeps) {
+    this.#pages = new Pages(deps.now ?? Date.now);
+  }
 
   setHandler(key: string, handler: MessageHandler<never> | undefined): void {
     if (handler) this.#handlers.set(key, handler);
@@ -47,21 +57,62 @@ export class Inbox {
     this.#drain(key);
   }
 
-  /** A new connection: hold everything until its `synced`. */
+  /** A new connection: hold everything until its `synced`; its catch-up brings again what was held or blocked. */
   connected(): void {
     this.#held = [];
+    this.#blocked = [];
+    this.#pages.reset();
   }
 
+  /** A `replay` went out: hold what arrives until its `synced`, as after a connect. */
+  replaying(): void {
+    this.#held ??= [];
+  }
+
+  /** Whether frames are held for a catch-up's `synced`. */
+  get holding(): boolean {
+    return this.#held !== undefined;
+  }
+
+  /** A catch-up (connect or replay) ended: everything pending was sent, so no gap is left. */
   synced(): void {
+    const held = [...(this.#held ?? []), ...this.#blocked];
+    this.#held = undefined;
+    this.#blocked = [];
+    this.#pages.caughtUp(held);
+    for (const message of bySeq(held)) this.#accept(message);
+  }
+
+  /** A replay that failed: what it held goes on as it would have without it (a gap stays until the server fills it). */
+  release(): void {
     const held = this.#held ?? [];
     this.#held = undefined;
-    held.sort((a, b) => (a.seq < b.seq ? -1 : a.seq > b.seq ? 1 : 0));
-    for (const message of held) this.#accept(message);
+    for (const message of bySeq(held)) this.#live(message);
   }
 
   receive(message: Message): void {
     if (this.#held) this.#held.push(message);
-    else this.#accept(message);
+    else this.#live(message);
+  }
+
+  /** When the oldest gap last made progress; undefined when there is none. */
+  stalledSince(): number | undefined {
+    return this.#held ? undefined : this.#pages.stalledSince();
+  }
+
+  #live(message: Message): void {
+    this.#pages.see(message);
+    if (this.#pages.behindGap(message)) {
+      this.#blocked.push(message);
+      return;
+    }
+    this.#accept(message);
+    // This one may have filled the gap that others wait behind.
+    if (this.#blocked.length === 0) return;
+    const ready = this.#blocked.filter((m) => !this.#pages.behindGap(m));
+    if (ready.length === 0) return;
+    this.#blocked = this.#blocked.filter((m) => !ready.includes(m));
+    for (const m of bySeq(ready)) this.#accept(m);
   }
 
   #accept(message: Message): void {
@@ -118,4 +169,8 @@ export class Inbox {
       if (oldest !== undefined) this.#handled.delete(oldest);
     }
   }
+}
+
+function bySeq(messages: Message[]): Message[] {
+  return messages.sort((a, b) => (a.seq < b.seq ? -1 : a.seq > b.seq ? 1 : 0));
 }

@@ -5,7 +5,7 @@ import type { ThrottleSettings } from 'aws-cdk-lib/aws-apigatewayv2';
 import { Secret } from 'aws-cdk-lib/aws-secretsmanager';
 import type { Construct } from 'constructs';
 import { capabilitiesSchema, type Operation } from '../functions/lib/capabilities.js';
-import { NAME_PATTERN } from '../functions/lib/protocol.js';
+import { HEARTBEAT_REPLY, NAME_PATTERN } from '../functions/lib/protocol.js';
 import type { QueueSettings } from '../functions/lib/queue-settings.js';
 import { HandlerFunction, type HandlerFunctionProps } from './constructs/handler-function.js';
 import { JobAlarms } from './constructs/job-alarms.js';
@@ -521,6 +521,8 @@ export class PostboxStack extends Stack {
         nack: nack.function,
         extend: extend.function,
       },
+      // The SDK's keep-alive, answered by API Gateway itself: no Lambda invocation per idle connection per 5 minutes.
+      cannedRoutes: { heartbeat: JSON.stringify(HEARTBEAT_REPLY) },
       stageName: props.stageName,
       throttle: props.throttle,
     });

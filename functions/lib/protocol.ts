@@ -14,7 +14,15 @@ export const ACTIONS = [
   'cancel',
   'nack',
   'extend',
+  'heartbeat',
 ] as const;
+
+/**
+ * The answer to `{"action":"heartbeat"}`, which API Gateway gives by itself (a MOCK integration, no Lambda): a
+ * client frame keeps the connection inside the 10-minute idle limit, and the answer proves the path alive. A MOCK
+ * integration does not see the frame, so the answer carries no `ref`.
+ */
+export const HEARTBEAT_REPLY = { type: 'heartbeat' } as const;
 
 /** The longest `ref` a frame may carry; the reply echoes it. */
 export const MAX_REF_LENGTH = 256;
@@ -165,6 +173,7 @@ export type ServerFrame =
   | { type: 'cancelled'; queue: string; ref?: string }
   | { type: 'completed' | 'released'; queue: string; id: string; ref?: string }
   | { type: 'extended'; queue: string; id: string; deadline: string; ref?: string }
+  | { type: (typeof HEARTBEAT_REPLY)['type']; ref?: string }
   | { type: 'error'; code: string; message: string; retryAfterMs?: number; ref?: string };
 
 /** A job leased to the connection it is pushed to, until `deadline`; `attempt` counts its leases, this one included. */

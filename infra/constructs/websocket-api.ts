@@ -1,7 +1,13 @@
 import type { Duration } from 'aws-cdk-lib';
-import { type ThrottleSettings, WebSocketApi, WebSocketStage } from 'aws-cdk-lib/aws-apigatewayv2';
+import {
+  CfnIntegrationResponse,
+  type ThrottleSettings,
+  WebSocketApi,
+  type WebSocketIntegration,
+  WebSocketStage,
+} from 'aws-cdk-lib/aws-apigatewayv2';
 import { WebSocketLambdaAuthorizer } from 'aws-cdk-lib/aws-apigatewayv2-authorizers';
-import { WebSocketLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations';
+import { WebSocketLambdaIntegration, WebSocketMockIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations';
 import type { Grant, IGrantable } from 'aws-cdk-lib/aws-iam';
 import type { IFunction } from 'aws-cdk-lib/aws-lambda';
 import { Construct } from 'constructs';
@@ -29,6 +35,15 @@ export interface PostboxWebSocketApiProps {
    * @example { subscribe: subscribeFn, publish: publishFn }
    */
   readonly routes: Readonly<Record<string, RouteHandler>>;
+
+  /**
+   * Routes API Gateway answers by itself, with no Lambda (a MOCK integration), by route key: the frame it sends back.
+   * The frame in and the frame out are billed as messages, as on any route; no invocation is.
+   *
+   * @example { heartbeat: '{"type":"heartbeat"}' }
+   * @default - none
+   */
+  readonly cannedRoutes?: Readonly<Record<string, string>>;
 
   /**
    * Where the token is read at the handshake. Browsers cannot set headers on a WebSocket, so the default is the
@@ -79,7 +94,14 @@ export class PostboxWebSocketApi extends Construct {
     const throttle = props.throttle ?? { rateLimit: 500, burstLimit: 1000 };
     validateStageName(this, stageName);
     validateThrottle(this, throttle);
-    for (const key of Object.keys(props.routes)) {
+    const canned = props.cannedRoutes ?? {};
+    for (const key of Object.keys(canned)) {
+      if (key in props.routes)
+        throw new Error(
+          `PostboxWebSocketApi ${this.node.path}: route key "${key}" is both a handler and a canned route`,
+        );
+    }
+    for (const key of [...Object.keys(props.routes), ...Object.keys(canned)]) {
       // `$`-keys are API Gateway's own; they have fixed meanings and are wired above.
       if (key.startsWith('$') || key.length === 0) {
         throw new Error(`PostboxWebSocketApi ${this.node.path}: route key "${key}" is reserved or empty`);
@@ -111,6 +133,7 @@ export class PostboxWebSocketApi extends Construct {
     for (const [key, handler] of Object.entries(props.routes)) {
       this.api.addRoute(key, { integration: integration(key, handler), returnResponse: true });
     }
+    for (const [key, reply] of Object.entries(canned)) this.#addCannedRoute(key, reply);
 
     // autoDeploy: every change to routes goes live with the stack update; no Deployment resource to forget.
     this.stage = new WebSocketStage(this, 'Stage', {
@@ -118,6 +141,32 @@ export class PostboxWebSocketApi extends Construct {
       stageName,
       autoDeploy: true,
       throttle,
+    });
+  }
+
+  /**
+   * A MOCK integration: its request template gives the status the mock "backend" answers with, the integration
+   * response maps that status to the reply, and the route response sends the reply to the client
+   * (apigateway-websocket-api-integration-responses.html: a non-proxy integration needs at least one integration
+   * response; `$default` takes every status). `\$default` is a static template selection expression.
+   */
+  #addCannedRoute(key: string, reply: string): void {
+    const id = `${routeId(key)}Integration`;
+    const route = this.api.addRoute(key, {
+      integration: new WebSocketMockIntegration(id, {
+        requestTemplates: { $default: JSON.stringify({ statusCode: 200 }) },
+        templateSelectionExpression: '\\$default',
+      }),
+      returnResponse: true,
+    });
+    // The L2 integration has no integration responses; the L1 one refers to the integration the route made.
+    const bound = route.node.findChild(id) as WebSocketIntegration;
+    new CfnIntegrationResponse(this, `${routeId(key)}IntegrationResponse`, {
+      apiId: this.api.apiId,
+      integrationId: bound.integrationId,
+      integrationResponseKey: '$default',
+      responseTemplates: { $default: reply },
+      templateSelectionExpression: '\\$default',
     });
   }
 

@@ -6,6 +6,8 @@ export interface PostFault {
   connectionId?: string;
   /** How many posts fail before posts succeed again. @default 1 */
   times?: number;
+  /** How many posts get through before the failures begin: a page's second frame, say. @default 0 */
+  after?: number;
   /** The error AWS would answer with. @default 429 LimitExceededException (throttling) */
   error?: () => GatewayError;
 }
@@ -25,7 +27,7 @@ export class ConnectionFaults {
   }
 
   /** Makes the next `times` posts (to `connectionId`, or any) answer only after `ms`, the frame sent then. */
-  delayPosts(fault: { connectionId?: string; times?: number; ms: number }): void {
+  delayPosts(fault: { connectionId?: string; times?: number; after?: number; ms: number }): void {
     this.#delays.push(due(fault, fault.ms));
   }
 
@@ -45,17 +47,22 @@ export class ConnectionFaults {
 interface Due<T> {
   connectionId?: string;
   times: number;
+  after: number;
   value: T;
 }
 
-function due<T>(fault: { connectionId?: string; times?: number }, value: T): Due<T> {
-  return { connectionId: fault.connectionId, times: fault.times ?? 1, value };
+function due<T>(fault: { connectionId?: string; times?: number; after?: number }, value: T): Due<T> {
+  return { connectionId: fault.connectionId, times: fault.times ?? 1, after: fault.after ?? 0, value };
 }
 
 /** The value of the first fault due for a post to `connectionId`, counting the post against it. */
 function take<T>(list: Due<T>[], connectionId: string): T | undefined {
   const fault = list.find((f) => f.connectionId === undefined || f.connectionId === connectionId);
   if (!fault) return undefined;
+  if (fault.after > 0) {
+    fault.after -= 1;
+    return undefined;
+  }
   fault.times -= 1;
   if (fault.times <= 0) list.splice(list.indexOf(fault), 1);
   return fault.value;

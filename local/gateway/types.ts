@@ -10,12 +10,35 @@ export interface GatewayAuthorizer {
   identitySource: string[];
 }
 
-export interface GatewayRoute {
+interface RouteBase {
   routeKey: string;
-  functionId: string;
-  /** The route has a `$default` RouteResponse, so the function's result is sent back to the client. */
+  /** The route has a `$default` RouteResponse, so the integration's result is sent back to the client. */
   twoWay: boolean;
   authorizer?: GatewayAuthorizer;
+}
+
+/** A route whose AWS_PROXY integration invokes a function. */
+export interface LambdaRoute extends RouteBase {
+  functionId: string;
+  mock?: undefined;
+}
+
+/** A route API Gateway answers by itself (a MOCK integration on a message route), invoking nothing. */
+export interface MockRoute extends RouteBase {
+  mock: MockIntegration;
+  functionId?: undefined;
+}
+
+export type GatewayRoute = LambdaRoute | MockRoute;
+
+/**
+ * A MOCK integration with static templates, evaluated at start-up: the request template's `statusCode` (undefined
+ * when it gives none: API Gateway then fails with a configuration error) and the integration responses.
+ */
+export interface MockIntegration {
+  statusCode: number | undefined;
+  /** By `IntegrationResponseKey` (`$default`, or `/regex/` over the status): the selected response template. */
+  responses: { key: string; body: string | undefined }[];
 }
 
 export interface GatewayApi {

@@ -1,4 +1,5 @@
 import type { GatewayAuthorizer, GatewayRoute } from '../gateway/types.js';
+import { mockIntegration } from './mock.js';
 import { originOf } from './origin.js';
 import { referencesOfType } from './references.js';
 import { unsupportedValue } from './support.js';
@@ -7,8 +8,9 @@ import type { CfnTemplate, PhysicalValues, WebSocketApiModel } from './types.js'
 type Props = Record<string, unknown>;
 
 /**
- * Finds the stack's WebSocket API and follows its edges: Stage → Api, Route → Integration → Function,
- * RouteResponse → Route (two-way), Route → Authorizer → Function. The gateway serves one API on one stage.
+ * Finds the stack's WebSocket API and follows its edges: Stage → Api, Route → Integration → Function (or a MOCK
+ * integration → its IntegrationResponses), RouteResponse → Route (two-way), Route → Authorizer → Function. The gateway
+ * serves one API on one stage.
  */
 export function buildWebSocketApi(template: CfnTemplate, physical: PhysicalValues): WebSocketApiModel | undefined {
   const byType = (type: string) => Object.entries(template.Resources).filter(([, r]) => r.Type === type);
@@ -65,12 +67,21 @@ export function buildWebSocketApi(template: CfnTemplate, physical: PhysicalValue
     }
     if (integration.TimeoutInMillis !== undefined)
       integrationTimeoutsMs.set(routeKey, Number(integration.TimeoutInMillis));
-    routes.set(routeKey, {
-      routeKey,
-      functionId: lambdaTarget(integrationId, integration, 'IntegrationUri', template),
-      twoWay: twoWay.has(routeId),
-      authorizer: authorizerOf(routeId, rp, template),
-    });
+    const common = { routeKey, twoWay: twoWay.has(routeId), authorizer: authorizerOf(routeId, rp, template) };
+    if (integration.IntegrationType === 'MOCK') {
+      if (routeKey === '$connect' || routeKey === '$disconnect')
+        throw unsupportedValue(
+          integrationId,
+          template,
+          'IntegrationType',
+          `MOCK runs locally on message routes, not ${routeKey}`,
+        );
+      routes.set(routeKey, { ...common, mock: mockIntegration(integrationId, integration, template) });
+    } else
+      routes.set(routeKey, {
+        ...common,
+        functionId: lambdaTarget(integrationId, integration, 'IntegrationUri', template),
+      });
   }
 
   return {
@@ -94,7 +105,7 @@ function lambdaTarget(logicalId: string, props: Props, property: string, templat
       logicalId,
       template,
       'IntegrationType',
-      `only AWS_PROXY (Lambda proxy) runs locally, not ${type}`,
+      `only AWS_PROXY (Lambda proxy) and MOCK run locally, not ${type}`,
     );
   }
   const [functionId] = referencesOfType(template, props[property], 'AWS::Lambda::Function');

@@ -44,7 +44,8 @@ export function seedPhysicalValues(input: SeedInput): PhysicalValues {
       case 'AWS::ApiGatewayV2::Route':
       case 'AWS::ApiGatewayV2::Integration':
       case 'AWS::ApiGatewayV2::Authorizer':
-      case 'AWS::ApiGatewayV2::RouteResponse': {
+      case 'AWS::ApiGatewayV2::RouteResponse':
+      case 'AWS::ApiGatewayV2::IntegrationResponse': {
         const shortId = apiGatewayId(seed, 7);
         const attribute = `${resource.Type.split('::')[2]}Id`;
         physical.set(id, { ref: shortId, attributes: { [attribute]: shortId } });

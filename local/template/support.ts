@@ -55,6 +55,15 @@ const KNOWN_PROPERTIES: Record<string, string[]> = {
     'PayloadFormatVersion',
     'CredentialsArn',
     'Description',
+    'RequestTemplates',
+    'TemplateSelectionExpression',
+  ],
+  'AWS::ApiGatewayV2::IntegrationResponse': [
+    'ApiId',
+    'IntegrationId',
+    'IntegrationResponseKey',
+    'ResponseTemplates',
+    'TemplateSelectionExpression',
   ],
   'AWS::ApiGatewayV2::RouteResponse': ['ApiId', 'RouteId', 'RouteResponseKey'],
   'AWS::ApiGatewayV2::Authorizer': [

@@ -75,3 +75,71 @@ describe('Inbox', () => {
     expect({ acks, handled }).toEqual({ acks: ['P1.01.00'], handled: ['a'] });
   });
 });
+
+describe('Inbox gaps', () => {
+  // Three messages of one page, P: a push that fails after P.03.00 leaves the page seen in part.
+  function gapped() {
+    let now = 0;
+    const handled: string[] = [];
+    const box = new Inbox({ ack: () => {}, failed: () => {}, now: () => now });
+    box.setHandler('t', (m) => {
+      handled.push(m.id);
+    });
+    box.synced();
+    return { box, handled, tick: (ms: number) => (now += ms) };
+  }
+
+  it('holds a later message of the publisher behind a missing one, and hands both on in order once it comes', async () => {
+    const { box, handled, tick } = gapped();
+    box.receive(message('a', 'P.03.00'));
+    tick(100);
+    box.receive(message('c', 'P.03.02'));
+    box.receive(message('d', 'Q.01.00'));
+    await settle();
+    expect(handled).toEqual(['a']);
+    expect(box.stalledSince()).toBe(100);
+    box.receive(message('b', 'P.03.01'));
+    await settle();
+    expect(handled).toEqual(['a', 'b', 'c', 'd']);
+    expect(box.stalledSince()).toBeUndefined();
+  });
+
+  it('lets another publisher through a gap: the server orders messages per publisher only', async () => {
+    const { box, handled } = gapped();
+    box.receive(message('a', 'P.03.00'));
+    box.receive({ ...message('x', 'R.01.00'), from: 'carol' });
+    await settle();
+    expect(handled).toEqual(['a', 'x']);
+    expect(box.stalledSince()).toBe(0);
+  });
+
+  it('takes a replay’s synced as the end of every gap, and hands on what it brought in order, each id once', async () => {
+    const { box, handled } = gapped();
+    box.receive(message('a', 'P.03.00'));
+    box.receive(message('d', 'Q.01.00'));
+    box.replaying();
+    expect(box.holding).toBe(true);
+    expect(box.stalledSince()).toBeUndefined();
+    // The replay sends everything pending (a again, b), and P.03.02 was acked before: it does not come.
+    box.receive(message('a', 'P.03.00'));
+    box.receive(message('b', 'P.03.01'));
+    box.receive(message('d', 'Q.01.00'));
+    box.synced();
+    await settle();
+    expect(handled).toEqual(['a', 'b', 'd']);
+    expect(box.stalledSince()).toBeUndefined();
+    // A re-push of the page later (the server's own check) opens no gap again.
+    box.receive(message('b', 'P.03.01'));
+    expect(box.stalledSince()).toBeUndefined();
+  });
+
+  it('counts a page still arriving as progress, not as a stalled gap', () => {
+    const { box, tick } = gapped();
+    box.receive(message('a', 'P.03.00'));
+    tick(300);
+    box.receive(message('b', 'P.03.01'));
+    expect(box.stalledSince()).toBe(300);
+    box.receive(message('c', 'P.03.02'));
+    expect(box.stalledSince()).toBeUndefined();
+  });
+});

@@ -19,8 +19,10 @@ const ROUTES: Record<string, HandlerName> = {
   nack: 'nack',
   extend: 'extend',
 };
+/** Routes API Gateway answers by itself (MOCK), with the frame it sends back. */
+const CANNED = { heartbeat: '{"type":"heartbeat"}' };
 const ONE_WAY = ['$connect', '$disconnect'];
-const TWO_WAY = Object.keys(ROUTES).filter((key) => !ONE_WAY.includes(key));
+const TWO_WAY = [...Object.keys(ROUTES), ...Object.keys(CANNED)].filter((key) => !ONE_WAY.includes(key));
 
 function routeIdByKey(template: Template, routeKey: string): string {
   const routes = template.findResources('AWS::ApiGatewayV2::Route', { Properties: { RouteKey: routeKey } });
@@ -45,9 +47,27 @@ describe('WebSocket API', () => {
     });
   });
 
-  it('has exactly the fourteen routes of the protocol', () => {
-    template.resourceCountIs('AWS::ApiGatewayV2::Route', Object.keys(ROUTES).length);
-    for (const key of Object.keys(ROUTES)) routeIdByKey(template, key);
+  it('has exactly the fifteen routes of the protocol', () => {
+    template.resourceCountIs('AWS::ApiGatewayV2::Route', Object.keys(ROUTES).length + Object.keys(CANNED).length);
+    for (const key of [...Object.keys(ROUTES), ...Object.keys(CANNED)]) routeIdByKey(template, key);
+  });
+
+  it.each(Object.entries(CANNED))('answers %s itself with %s, through a MOCK integration (no Lambda)', (key, reply) => {
+    const resources = template.toJSON().Resources;
+    const integrationId = referencedId(resources[routeIdByKey(template, key)].Properties.Target) as string;
+    expect(resources[integrationId]).toMatchObject({
+      Type: 'AWS::ApiGatewayV2::Integration',
+      Properties: {
+        IntegrationType: 'MOCK',
+        RequestTemplates: { $default: '{"statusCode":200}' },
+        TemplateSelectionExpression: '\\$default',
+      },
+    });
+    template.hasResourceProperties('AWS::ApiGatewayV2::IntegrationResponse', {
+      IntegrationId: { Ref: integrationId },
+      IntegrationResponseKey: '$default',
+      ResponseTemplates: { $default: reply },
+    });
   });
 
   it.each(Object.entries(ROUTES))('routes %s to the %s function through a Lambda proxy integration', (key, name) => {

@@ -6,6 +6,7 @@ import { clfTime, defaultDeps, newAwsId, newTraceId } from '../../local/gateway/
 import { allows } from '../../local/gateway/lifecycle/policy.js';
 import { routeResponseFrame } from '../../local/gateway/lifecycle/routeResponse.js';
 import { AWS_LIMITS, resolveLimits } from '../../local/gateway/limits.js';
+import { mockResponse } from '../../local/gateway/mock.js';
 import { evaluate, selectRoute } from '../../local/gateway/routeSelection.js';
 import { gatewayFrame } from '../../local/gateway/send.js';
 
@@ -222,5 +223,21 @@ describe('@connections paths and errors', () => {
         message,
       });
     }
+  });
+});
+
+describe('mockResponse', () => {
+  const responses = [
+    { key: '$default', body: 'other' },
+    { key: '/2\\d\\d/', body: 'ok' },
+  ];
+  it('picks the integration response whose /regex/ matches the whole status, else $default', () => {
+    expect(mockResponse({ statusCode: 200, responses })).toEqual({ ok: true, body: 'ok' });
+    expect(mockResponse({ statusCode: 404, responses })).toEqual({ ok: true, body: 'other' });
+    expect(mockResponse({ statusCode: 2000, responses })).toEqual({ ok: true, body: 'other' });
+  });
+  it('fails as a configuration error with no status or no matching response', () => {
+    expect(mockResponse({ statusCode: undefined, responses })).toEqual({ ok: false });
+    expect(mockResponse({ statusCode: 500, responses: [{ key: '/2\\d\\d/', body: 'ok' }] })).toEqual({ ok: false });
   });
 });

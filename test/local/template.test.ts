@@ -267,6 +267,70 @@ describe('model builder (hand-written template)', () => {
     expect(() => buildModel(stack({}, { Runtime: 'python3.13' }))).toThrow('property Runtime');
   });
 
+  /** A `ping` route on a MOCK integration, as CDK's WebSocketMockIntegration and an integration response make it. */
+  function mockRoute(integration: Record<string, unknown> = {}, response: Record<string, unknown> = {}) {
+    return {
+      Mock1: {
+        Type: 'AWS::ApiGatewayV2::Integration',
+        Properties: {
+          ApiId: { Ref: 'Api1' },
+          IntegrationType: 'MOCK',
+          IntegrationUri: '',
+          RequestTemplates: { $default: '{"statusCode":200}' },
+          TemplateSelectionExpression: '\\$default',
+          ...integration,
+        },
+        Metadata: { 'aws:cdk:path': 'S/Api/ping-Route/PingIntegration/Resource' },
+      },
+      MockResponse1: {
+        Type: 'AWS::ApiGatewayV2::IntegrationResponse',
+        Properties: {
+          ApiId: { Ref: 'Api1' },
+          IntegrationId: { Ref: 'Mock1' },
+          IntegrationResponseKey: '$default',
+          ResponseTemplates: { $default: '{"type":"pong"}' },
+          TemplateSelectionExpression: '\\$default',
+          ...response,
+        },
+      },
+      Ping1: {
+        Type: 'AWS::ApiGatewayV2::Route',
+        Properties: {
+          ApiId: { Ref: 'Api1' },
+          RouteKey: 'ping',
+          Target: { 'Fn::Join': ['', ['integrations/', { Ref: 'Mock1' }]] },
+          RouteResponseSelectionExpression: '$default',
+        },
+      },
+      PingResponse1: {
+        Type: 'AWS::ApiGatewayV2::RouteResponse',
+        Properties: { ApiId: { Ref: 'Api1' }, RouteId: { Ref: 'Ping1' }, RouteResponseKey: '$default' },
+      },
+    } satisfies Record<string, CfnResource>;
+  }
+
+  it('reads a MOCK integration with static templates as a route that invokes nothing', () => {
+    const route = buildModel(stack(mockRoute())).api?.gateway.routes.get('ping');
+    expect(route).toEqual({
+      routeKey: 'ping',
+      twoWay: true,
+      authorizer: undefined,
+      mock: { statusCode: 200, responses: [{ key: '$default', body: '{"type":"pong"}' }] },
+    });
+  });
+
+  it('refuses what a MOCK integration would need a Velocity engine or a runtime expression for', () => {
+    expect(() =>
+      buildModel(stack(mockRoute({}, { ResponseTemplates: { $default: '{"id":"$context.requestId"}' } }))),
+    ).toThrow('(AWS::ApiGatewayV2::IntegrationResponse, property ResponseTemplates): only static templates');
+    expect(() => buildModel(stack(mockRoute({ TemplateSelectionExpression: '$request.body.kind' })))).toThrow(
+      'S/Api/ping-Route/PingIntegration/Resource (AWS::ApiGatewayV2::Integration, property TemplateSelectionExpression)',
+    );
+    expect(() => buildModel(stack(mockRoute({ RequestTemplates: undefined })))).toThrow(
+      'a MOCK integration needs a request template',
+    );
+  });
+
   it('refuses a mapping CreateEventSourceMapping would refuse (visibility timeout below the function timeout)', () => {
     expect(() => buildModel(stack({}, { Timeout: 30 }))).toThrow(
       'Queue visibility timeout: 18 seconds is less than Function timeout: 30 seconds',

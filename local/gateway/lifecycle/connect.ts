@@ -25,6 +25,8 @@ export async function runConnect(
   event: WebsocketProxyEvent,
 ): Promise<ConnectOutcome> {
   if (!route) return { accepted: true };
+  // The template loader allows MOCK integrations on message routes only.
+  if (route.mock) throw new Error('a MOCK integration on $connect is not supported locally');
   const result = await callIntegration(ctx, route.functionId, event);
   if (timedOut(result)) return { accepted: false, status: 504, message: 'Endpoint request timed out' };
   if (!result.ok) return { accepted: false, status: 502, message: 'Internal server error' };

@@ -17,7 +17,8 @@ export async function runDisconnect(
 ): Promise<void> {
   try {
     const route = ctx.api.routes.get('$disconnect');
-    if (route) {
+    // The template loader allows MOCK integrations on message routes only.
+    if (route?.functionId) {
       const event = disconnectEvent(ctx.target, connection, {
         ...close,
         requestId: newAwsId(ctx.deps),

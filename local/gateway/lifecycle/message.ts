@@ -4,6 +4,7 @@ import type { GatewayContext } from '../context.js';
 import { messageEvent } from '../events/messageEvent.js';
 import { newAwsId } from '../ids.js';
 import { callIntegration, timedOut } from '../integration.js';
+import { mockResponse } from '../mock.js';
 import { selectRoute } from '../routeSelection.js';
 import { gatewayFrame, sendText } from '../send.js';
 import { routeResponseFrame } from './routeResponse.js';
@@ -17,13 +18,20 @@ type OpenConnection = Connection & { socket: WebSocket };
  * - the function throws → an `Internal server error` frame; the connection stays open (observed);
  * - the integration timeout → an `Endpoint request timed out` frame (REST's INTEGRATION_TIMEOUT message; the
  *   WebSocket wording is unconfirmed);
- * - two-way routes send the route response; one-way routes send nothing.
+ * - two-way routes send the route response; one-way routes send nothing;
+ * - a MOCK integration answers by itself from its templates, invoking nothing.
  */
 export async function handleMessage(ctx: GatewayContext, connection: OpenConnection, body: string): Promise<void> {
   const requestId = newAwsId(ctx.deps);
   const routeKey = selectRoute(ctx.api.routeSelectionExpression, body, ctx.messageRouteKeys);
   const route = routeKey === undefined ? undefined : ctx.api.routes.get(routeKey);
   if (!route) return reply(ctx, connection, gatewayFrame('Forbidden', connection.id, requestId));
+  if (route.mock) {
+    const result = mockResponse(route.mock);
+    if (!result.ok) return reply(ctx, connection, gatewayFrame('Internal server error', connection.id, requestId));
+    if (route.twoWay && result.body !== undefined) reply(ctx, connection, result.body);
+    return;
+  }
 
   const event = messageEvent(ctx.target, connection, {
     routeKey: route.routeKey,
