@@ -351,7 +351,7 @@ export class PostboxClient extends Emitter<ClientEvents> {
         break;
     }
     if (frame.ref !== undefined && this.#acksInFlight.delete(frame.ref)) {
-      if (frame.type === 'error') this.#report(new PostboxError(frame.code, frame.message, { ref: frame.ref }));
+      if (frame.type === 'error') this.#report(PostboxError.fromFrame(frame));
       if (this.#acksInFlight.size === 0) this.#acksSettled?.();
       return;
     }
@@ -364,10 +364,10 @@ export class PostboxClient extends Emitter<ClientEvents> {
     if (request && frame.ref !== undefined) {
       this.#requests.delete(frame.ref);
       this.#clock.clearTimeout(request.timer);
-      if (frame.type === 'error') request.reject(new PostboxError(frame.code, frame.message, { ref: frame.ref }));
+      if (frame.type === 'error') request.reject(PostboxError.fromFrame(frame));
       else request.resolve(frame);
     } else if (frame.type === 'error') {
-      this.#report(new PostboxError(frame.code, frame.message, { ref: frame.ref }));
+      this.#report(PostboxError.fromFrame(frame));
     }
   }
 

@@ -22,9 +22,19 @@ export class PostboxError extends Error {
   constructor(
     readonly code: string,
     message: string,
-    readonly details: { ref?: string; closeCode?: number; cause?: unknown } = {},
+    readonly details: { ref?: string; closeCode?: number; retryAfterMs?: number; cause?: unknown } = {},
   ) {
     super(message, details.cause === undefined ? undefined : { cause: details.cause });
+  }
+
+  /** The server's error frame, as an error. */
+  static fromFrame(frame: { code: string; message: string; ref?: string; retryAfterMs?: number }): PostboxError {
+    return new PostboxError(frame.code, frame.message, { ref: frame.ref, retryAfterMs: frame.retryAfterMs });
+  }
+
+  /** For `RateLimited`: how long the server asks to wait before the next frame. */
+  get retryAfterMs(): number | undefined {
+    return this.details.retryAfterMs;
   }
 
   get ref(): string | undefined {

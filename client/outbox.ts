@@ -77,7 +77,7 @@ export class Outbox {
     } else {
       const error =
         frame.type === 'error'
-          ? new PostboxError(frame.code, frame.message, { ref: frame.ref })
+          ? PostboxError.fromFrame(frame)
           : new PostboxError('Internal', `unexpected reply ${frame.type} to a publish`, { ref: frame.ref });
       for (const item of flight.items) item.reject(error);
     }

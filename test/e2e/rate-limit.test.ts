@@ -1,4 +1,6 @@
+import { connect, PostboxError } from 'postbox/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { mintToken } from '../../functions/lib/token.js';
 import type { Frame } from '../helpers/client.js';
 import { type Postbox, startPostbox } from '../helpers/local.js';
 
@@ -48,5 +50,22 @@ describe('a connection that sends too many frames', () => {
     const wait = Math.max(...limited.map((r) => r.retryAfterMs as number));
     await new Promise((resolve) => setTimeout(resolve, wait));
     expect(await flood.request({ action: 'subscribe', topic: 'rate-later' })).toMatchObject({ type: 'subscribed' });
+  });
+
+  it('rejects an SDK send past the limit with a PostboxError carrying RateLimited and retryAfterMs', async () => {
+    const client = connect(postbox.local.url, { token: await mintToken(postbox.secret, 'rate-sdk', '10m') });
+    try {
+      const results = await Promise.allSettled(
+        Array.from({ length: 14 }, (_, i) => client.send(`rate-sdk-to-${i}`, { i })),
+      );
+      const refused = results.flatMap((r) => (r.status === 'rejected' ? [r.reason as unknown] : []));
+      expect(refused.length).toBeGreaterThan(0);
+      for (const error of refused) {
+        expect(error).toBeInstanceOf(PostboxError);
+        expect(error).toMatchObject({ code: 'RateLimited', retryAfterMs: expect.any(Number) });
+      }
+    } finally {
+      await client.close();
+    }
   });
 });
