@@ -5,7 +5,7 @@ import { mintToken } from '../functions/lib/token.js';
 import { clientAssets } from './client-assets.js';
 import { type LocalStack, startLocal } from './index.js';
 import { DEFAULT_INSTANCES } from './lambda/runtime.js';
-import { DataDirInUseError } from './services/index.js';
+import { assertDataDirFree, DataDirInUseError } from './services/index.js';
 import { TemplateError, UnsupportedResourceError } from './template/errors.js';
 import { referencesOfType } from './template/references.js';
 import { needsSynth, SynthError, synthesize } from './template/synth.js';
@@ -52,6 +52,8 @@ async function run(options: CliOptions): Promise<void> {
   // Only Postbox's own assembly is synthesized from this app: any other folder is another app's, run as it is.
   const own = cdkOut === resolve(projectRoot, 'cdk.out');
   try {
+    // Before synthesizing: a second npm start must not rewrite the cdk.out the first one runs.
+    if (!options.inMemory) assertDataDirFree(resolve(options.dataDir));
     if (options.synth && own && needsSynth(projectRoot, cdkOut)) {
       console.log('Synthesizing the CDK app (infra/ changed since cdk.out was written)...');
       await synthesize(projectRoot, cdkOut);

@@ -5,7 +5,7 @@ import { startSecretsManager } from './secrets-manager.js';
 import { startSqs } from './sqs.js';
 import type { RequestObserver, Service } from './types.js';
 
-export { DataDirInUseError } from './lock.js';
+export { assertDataDirFree, DataDirInUseError } from './lock.js';
 export type { Clients, ServiceEndpoints } from './provision.js';
 export { clientsFor, createQueue, createSecret, createTable, sqsClientFor } from './provision.js';
 export { recordSecret } from './secrets-manager.js';

@@ -38,6 +38,21 @@ export function lockDataDir(dir: string): () => void {
   throw new Error(`could not take ${file}`);
 }
 
+/**
+ * Throws {@link DataDirInUseError} if a live process holds `dir`. The CLI asks before it synthesizes, so a second
+ * `npm start` never rewrites the cdk.out the first one is running.
+ */
+export function assertDataDirFree(dir: string): void {
+  let owner: number;
+  try {
+    owner = Number(readFileSync(join(dir, 'runtime.pid'), 'utf8'));
+  } catch {
+    return;
+  }
+  if (Number.isInteger(owner) && owner > 0 && owner !== process.pid && alive(owner))
+    throw new DataDirInUseError(dir, owner);
+}
+
 function alive(pid: number): boolean {
   try {
     process.kill(pid, 0);
