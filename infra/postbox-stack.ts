@@ -1,18 +1,21 @@
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { CfnOutput, Duration, RemovalPolicy, Stack, type StackProps } from 'aws-cdk-lib';
+import { CfnOutput, Duration, RemovalPolicy, Stack, type StackProps, Validations } from 'aws-cdk-lib';
 import type { ThrottleSettings } from 'aws-cdk-lib/aws-apigatewayv2';
+import { Grant } from 'aws-cdk-lib/aws-iam';
 import { Secret } from 'aws-cdk-lib/aws-secretsmanager';
 import type { Construct } from 'constructs';
 import { capabilitiesSchema, type Operation } from '../functions/lib/capabilities.js';
+import { JOBS_BY_ORDER_INDEX, SUBSCRIPTIONS_BY_CLIENT_INDEX } from '../functions/lib/keys.js';
 import { HEARTBEAT_REPLY, NAME_PATTERN } from '../functions/lib/protocol.js';
 import type { QueueSettings } from '../functions/lib/queue-settings.js';
 import { HandlerFunction, type HandlerFunctionProps } from './constructs/handler-function.js';
 import { JobAlarms } from './constructs/job-alarms.js';
 import { type MessageConsumerOptions, MessageQueue } from './constructs/message-queue.js';
 import { QueueAlarms } from './constructs/queue-alarms.js';
-import { PostboxTables } from './constructs/tables.js';
+import { type ItemAction, PostboxTables, type TableAccess } from './constructs/tables.js';
 import { PostboxWebSocketApi } from './constructs/websocket-api.js';
+import { FRAME_ENVELOPE_BYTES, MAX_PAYLOAD_LIMIT } from './frame-limits.js';
 
 /** The repository root: `functions/` and `package-lock.json` live there. */
 const PROJECT_ROOT = fileURLToPath(new URL('..', import.meta.url));
@@ -59,7 +62,8 @@ export interface PostboxStackProps extends StackProps {
   readonly dataRemovalPolicy?: RemovalPolicy;
 
   /**
-   * `POWERTOOLS_LOG_LEVEL` of every function.
+   * Log level of every function (TRACE, DEBUG, INFO, WARN or ERROR): Lambda's application log level, which filters
+   * JSON logs on AWS, and `POWERTOOLS_LOG_LEVEL`, which Powertools follows locally.
    *
    * @default 'INFO'
    */
@@ -82,7 +86,9 @@ export interface PostboxStackProps extends StackProps {
   readonly frameRate?: { readonly perSecond: number; readonly burst: number };
 
   /**
-   * Largest accepted `payload`, as UTF-8 JSON bytes; at most 131072, API Gateway's cap on a whole WebSocket message.
+   * Largest accepted `payload`, as UTF-8 JSON bytes. At most API Gateway's 128 KB cap on a WebSocket message less
+   * the largest envelope a pushed `message` or `job` frame wraps around a payload (ids, names, times), so that
+   * whatever is accepted can also be pushed: see `MAX_PAYLOAD_LIMIT`.
    *
    * @default 65536
    */
@@ -343,9 +349,13 @@ export class PostboxStack extends Stack {
         `PostboxStack ${this.node.path}: frameRate needs perSecond > 0 and a whole burst ≥ 1, got ${JSON.stringify(frameRate)}`,
       );
     const maxPayloadBytes = props.maxPayloadBytes ?? 65536;
-    // A WebSocket message is at most 128 KB (API Gateway quota, not adjustable): a larger payload could never arrive.
-    if (!Number.isInteger(maxPayloadBytes) || maxPayloadBytes < 1 || maxPayloadBytes > 131072) {
-      throw new Error(`PostboxStack ${this.node.path}: maxPayloadBytes must be 1–131072, got ${maxPayloadBytes}`);
+    // A pushed frame is at most 128 KB (API Gateway quota, not adjustable) and wraps the payload in up to
+    // FRAME_ENVELOPE_BYTES of ids, names and counts: a larger payload could be accepted but never pushed.
+    if (!Number.isInteger(maxPayloadBytes) || maxPayloadBytes < 1 || maxPayloadBytes > MAX_PAYLOAD_LIMIT) {
+      throw new Error(
+        `PostboxStack ${this.node.path}: maxPayloadBytes must be 1–${MAX_PAYLOAD_LIMIT} (128 KB less the ` +
+          `${FRAME_ENVELOPE_BYTES} bytes a pushed frame adds), got ${maxPayloadBytes}`,
+      );
     }
     const payloadLimit = { MAX_PAYLOAD_BYTES: String(maxPayloadBytes) };
 
@@ -367,10 +377,31 @@ export class PostboxStack extends Stack {
         ...(props.tokenAudience ? { TOKEN_AUDIENCE: props.tokenAudience } : {}),
       },
     });
-    this.tokenSecret.grantRead(authorize.function);
+    // GetSecretValue alone: Secret.grantRead adds DescribeSecret, which the authorizer never calls.
+    Grant.addToPrincipal({
+      grantee: authorize.function,
+      actions: ['secretsmanager:GetSecretValue'],
+      resourceArns: [this.tokenSecret.secretArn],
+    });
+    Validations.of(this.tokenSecret).acknowledge({
+      id: 'AwsSolutions-SMG4',
+      reason:
+        'The key is rotated by putting a new value (put-secret-value moves AWSCURRENT to it and AWSPREVIOUS to the ' +
+        'old one): the authorizer picks it up within 5 minutes and accepts the previous key for maxTokenLifetime ' +
+        '(README, "Tokens"). A schedule would need a rotation function of our own for a generic secret.',
+    });
 
     const messageTtl = props.messageTtl ?? Duration.days(14);
     const subscriptionTtl = { SUBSCRIPTION_TTL_SECONDS: String((props.subscriptionTtl ?? messageTtl).toSeconds()) };
+    // Each function's grants are the SDK commands its code sends (functions/ and functions/lib), table by table; the
+    // IAM tests pin them (test/infra/iam.test.ts). Queries of an index name it.
+    const jobsAccess = (...actions: ItemAction[]): TableAccess => ({
+      actions,
+      ...(actions.includes('Query') ? { queryIndexes: [JOBS_BY_ORDER_INDEX] } : {}),
+    });
+    /** What leasing a job to a consumer with room takes (dispatch, offer, fill): read both, write both, push. */
+    const leasing: ItemAction[] = ['Query', 'UpdateItem', 'DeleteItem'];
+
     const connect = handler('connect', {
       description: 'Postbox $connect: records the connection, asks redeliver to push the pending inbox',
       environment: {
@@ -379,69 +410,87 @@ export class PostboxStack extends Stack {
         ...subscriptionTtl,
       },
     })
-      .bindTable('CONNECTIONS_TABLE', connections, 'write')
-      .bindTable('SUBSCRIPTIONS_TABLE', subscriptions, 'readWrite');
-    this.pushQueue.queue.grantSendMessages(connect.function);
+      .bindTable('CONNECTIONS_TABLE', connections, { actions: ['PutItem'] })
+      // Its subscriptions by client (the index), then each refreshed, or deleted if the token no longer allows it.
+      .bindTable('SUBSCRIPTIONS_TABLE', subscriptions, {
+        actions: ['UpdateItem', 'DeleteItem'],
+        queryIndexes: [SUBSCRIPTIONS_BY_CLIENT_INDEX],
+      });
+    this.pushQueue.grantSend(connect.function);
 
     const disconnect = handler('disconnect', {
       description: 'Postbox $disconnect: removes the connection, gives the jobs it held back',
       environment: workQueues,
-    }).bindTable('CONNECTIONS_TABLE', connections, 'write');
+    })
+      .bindTable('CONNECTIONS_TABLE', connections, { actions: ['DeleteItem'] })
+      .bindTable('JOBS_TABLE', jobs, jobsAccess('BatchGetItem', ...leasing));
 
     const defaultRoute = handler('default', { description: 'Postbox $default: answers unknown actions' });
 
     const subscribe = handler('subscribe', {
       description: 'Postbox subscribe: durable topic subscription',
       environment: subscriptionTtl,
-    }).bindTable('SUBSCRIPTIONS_TABLE', subscriptions, 'readWrite');
+    }).bindTable('SUBSCRIPTIONS_TABLE', subscriptions, { actions: ['PutItem'] });
     const unsubscribe = handler('unsubscribe', { description: 'Postbox unsubscribe' }).bindTable(
       'SUBSCRIPTIONS_TABLE',
       subscriptions,
-      'readWrite',
+      { actions: ['DeleteItem'] },
     );
 
     const publish = handler('publish', {
       description: 'Postbox publish: accepts a topic message into the ingest queue',
       environment: { INGEST_QUEUE_URL: queue.queueUrl, ...payloadLimit },
     });
-    queue.grantSendMessages(publish.function);
+    this.messageQueue.grantSend(publish.function);
     const send = handler('send', {
       description: 'Postbox send: accepts a direct message into the ingest queue',
       environment: { INGEST_QUEUE_URL: queue.queueUrl, ...payloadLimit },
     });
-    queue.grantSendMessages(send.function);
+    this.messageQueue.grantSend(send.function);
 
-    // Ack reads too: an ack by id looks the message's position up in the caller's own inbox.
+    // Ack only deletes from inboxes: whole pages by DeleteItem (never BatchWriteItem, whose permission also allows
+    // puts), a page acked in part by marking `acked` on it, and an ack by id reads the caller's inbox first.
     const ack = handler('ack', {
       description: "Postbox ack: deletes from the caller's inbox, or completes a job",
       environment: workQueues,
-    }).bindTable('INBOX_TABLE', inbox, 'readWrite');
+    })
+      .bindTable('INBOX_TABLE', inbox, { actions: ['Query', 'DeleteItem'], updateOnly: ['acked'] })
+      .bindTable('JOBS_TABLE', jobs, jobsAccess('GetItem', ...leasing));
 
     // ── Work queues: every function that makes a job ready or a consumer's room offers work (pushes jobs) ──
     const enqueue = handler('enqueue', {
       description: 'Postbox enqueue: stores a job and offers it to a consumer',
       environment: { ...workQueues, ...payloadLimit },
-    });
+    }).bindTable('JOBS_TABLE', jobs, jobsAccess('PutItem', ...leasing));
+    // $disconnect reads the queues a connection consumed from its row: consume adds them there.
     const consume = handler('consume', {
       description: 'Postbox consume: makes the connection a consumer of a queue',
       environment: workQueues,
-    }).bindTable('CONNECTIONS_TABLE', connections, 'write');
+    })
+      .bindTable('CONNECTIONS_TABLE', connections, { actions: ['UpdateItem'] })
+      .bindTable('JOBS_TABLE', jobs, jobsAccess(...leasing));
+    // Cancel and extend write one item each and offer nothing: no timers, no pushes.
     const cancel = handler('cancel', {
       description: 'Postbox cancel: stops offering a queue to the connection',
       environment: workQueues,
-    });
-    const nack = handler('nack', { description: 'Postbox nack: gives a job back', environment: workQueues });
+    }).bindTable('JOBS_TABLE', jobs, jobsAccess('UpdateItem'));
+    const nack = handler('nack', { description: 'Postbox nack: gives a job back', environment: workQueues }).bindTable(
+      'JOBS_TABLE',
+      jobs,
+      jobsAccess('GetItem', ...leasing),
+    );
     const extend = handler('extend', {
       description: "Postbox extend: moves a lease's deadline",
       environment: workQueues,
-    });
+    }).bindTable('JOBS_TABLE', jobs, jobsAccess('GetItem', 'UpdateItem'));
 
-    // Replay only reads and updates the caller's own inbox and posts to the calling connection: no connections table.
+    // Replay only reads the caller's own inbox, trims it to its cap, records each page's attempt and posts to the
+    // calling connection: no connections table, no put.
     const replay = handler('replay', {
       description: "Postbox replay: re-sends the caller's unacked messages, oldest first",
       timeout: REPLAY_TIMEOUT,
       environment: inboxCap,
-    }).bindTable('INBOX_TABLE', inbox, 'readWrite');
+    }).bindTable('INBOX_TABLE', inbox, { actions: ['Query', 'DeleteItem'], updateOnly: ['attempt'] });
 
     const deliver = handler('deliver', {
       description: 'Postbox deliver: ingest queue → inboxes → live connections',
@@ -454,13 +503,14 @@ export class PostboxStack extends Stack {
         PROCESSED_TTL_SECONDS: String(retention.toSeconds()),
       },
     })
-      .bindTable('SUBSCRIPTIONS_TABLE', subscriptions, 'read')
-      .bindTable('CONNECTIONS_TABLE', connections, 'readWrite')
-      .bindTable('INBOX_TABLE', inbox, 'readWrite')
-      .bindTable('PROCESSED_TABLE', processed, 'readWrite');
+      .bindTable('SUBSCRIPTIONS_TABLE', subscriptions, { actions: ['Query'] })
+      // A connection found Gone is removed.
+      .bindTable('CONNECTIONS_TABLE', connections, { actions: ['Query', 'DeleteItem'] })
+      .bindTable('INBOX_TABLE', inbox, { actions: ['BatchWriteItem'] })
+      .bindTable('PROCESSED_TABLE', processed, { actions: ['BatchGetItem', 'BatchWriteItem'] });
     this.messageQueue.addConsumer(deliver.function, props.delivery);
     // Each push is followed by a check after the ack deadline, and a failed push by one a second later.
-    this.pushQueue.queue.grantSendMessages(deliver.function);
+    this.pushQueue.grantSend(deliver.function);
 
     const redeliver = handler('redeliver', {
       description: 'Postbox redeliver: pushes pending inboxes after connects and what was not acked in time',
@@ -468,18 +518,18 @@ export class PostboxStack extends Stack {
       timeout: REDELIVER_TIMEOUT,
       environment: { ...redelivery, ...inboxCap, MESSAGE_TTL_SECONDS: String(messageTtl.toSeconds()) },
     })
-      .bindTable('INBOX_TABLE', inbox, 'readWrite')
-      // Inbox pages deliver could not write are written here, then pushed to the recipient's live connections.
-      .bindTable('CONNECTIONS_TABLE', connections, 'read');
+      // Inbox pages deliver could not write are written here (PutItem), then pushed to the recipient's live
+      // connections; catch-ups trim and record attempts as replay does.
+      .bindTable('INBOX_TABLE', inbox, { actions: ['Query', 'PutItem', 'UpdateItem', 'DeleteItem'] })
+      .bindTable('CONNECTIONS_TABLE', connections, { actions: ['Query'] })
+      // Lease deadlines read their jobs and consumers in batches, then end leases and offer jobs again.
+      .bindTable('JOBS_TABLE', jobs, jobsAccess('BatchGetItem', ...leasing));
     for (const [name, value] of Object.entries(workQueues))
       if (name !== 'PUSH_QUEUE_URL') redeliver.function.addEnvironment(name, value);
-    const jobHandlers = [enqueue, consume, cancel, nack, extend, ack, disconnect, redeliver];
-    for (const fn of jobHandlers) fn.bindTable('JOBS_TABLE', jobs, 'readWrite');
-    // Lease deadlines and the ends of delays are timers on the push queue.
-    for (const fn of jobHandlers) this.pushQueue.queue.grantSendMessages(fn.function);
+    // Lease deadlines and the ends of delays are timers on the push queue; a catch-up that meets a connection still
+    // in $connect asks for itself again a second later.
+    for (const fn of [enqueue, consume, nack, ack, disconnect, redeliver]) this.pushQueue.grantSend(fn.function);
     this.pushQueue.addConsumer(redeliver.function);
-    // A catch-up that meets a connection still in $connect asks for itself again a second later.
-    this.pushQueue.queue.grantSendMessages(redeliver.function);
 
     this.handlers = {
       authorize,
@@ -526,18 +576,22 @@ export class PostboxStack extends Stack {
       stageName: props.stageName,
       throttle: props.throttle,
     });
-    // Every route counts its frames on the connection's row (functions/lib/rate.ts): one write per tenth of a burst.
+    // Every route counts its frames on the connection's row (functions/lib/rate.ts): one write per tenth of a burst,
+    // which may touch only the count's own attributes.
+    const FRAME_COUNT: TableAccess = { updateOnly: ['f*'] };
     const frameRoutes = [defaultRoute, subscribe, unsubscribe, publish, send, ack, replay];
-    for (const { function: fn } of [...frameRoutes, enqueue, consume, cancel, nack, extend]) {
-      fn.addEnvironment('CONNECTIONS_TABLE', connections.tableName);
-      fn.addEnvironment('FRAME_RATE', String(frameRate.perSecond));
-      fn.addEnvironment('FRAME_BURST', String(frameRate.burst));
-      connections.grant(fn, 'dynamodb:UpdateItem');
+    for (const fn of [...frameRoutes, enqueue, consume, cancel, nack, extend]) {
+      fn.bindTable('CONNECTIONS_TABLE', connections, FRAME_COUNT);
+      fn.function.addEnvironment('FRAME_RATE', String(frameRate.perSecond));
+      fn.function.addEnvironment('FRAME_BURST', String(frameRate.burst));
     }
-    for (const pusher of [deliver, redeliver, replay, ...jobHandlers]) {
+    // Every function that pushes only posts: none reads (GET) or closes (DELETE) a connection. Cancel and extend read
+    // the URL with the rest of the work-queue settings but never push.
+    for (const pusher of [deliver, redeliver, replay, enqueue, consume, nack, ack, disconnect]) {
       pusher.function.addEnvironment('CALLBACK_URL', this.webSocket.callbackUrl);
-      this.webSocket.grantManageConnections(pusher.function);
+      this.webSocket.grantManageConnections(pusher.function, ['POST']);
     }
+    for (const fn of [cancel, extend]) fn.function.addEnvironment('CALLBACK_URL', this.webSocket.callbackUrl);
 
     // ── Alarms ──────────────────────────────────────────────────────────────────────────────────────────────────
     this.alarms = new QueueAlarms(this, 'Alarms', {

@@ -125,7 +125,7 @@ export function estimate(previous: number, current: number, elapsed: number): nu
 
 /**
  * The shared count lives on the connection's own row (it expires with it): one attribute per window, the one two
- * windows back removed in the same write. A row that is gone (the connection closed) counts nothing.
+ * windows back removed in the same write (an absent previous window is written as 0). A row that is gone (the connection closed) counts nothing.
  */
 export function reportToConnectionRow(table: string): ReportFrames {
   return async ({ clientId, connectionId }, index, count) => {
@@ -134,11 +134,17 @@ export function reportToConnectionRow(table: string): ReportFrames {
         new UpdateCommand({
           TableName: table,
           Key: { clientId, connectionId },
-          UpdateExpression: 'ADD #current :n REMOVE #stale',
+          // The previous window is set to itself (or 0) only so that UPDATED_NEW returns it: the function's grant
+          // allows no ReturnValues that would read the whole row.
+          UpdateExpression: 'ADD #current :n SET #previous = if_not_exists(#previous, :zero) REMOVE #stale',
           ConditionExpression: 'attribute_exists(connectionId)',
-          ExpressionAttributeNames: { '#current': `f${index}`, '#stale': `f${index - 2}` },
-          ExpressionAttributeValues: { ':n': count },
-          ReturnValues: 'ALL_NEW',
+          ExpressionAttributeNames: {
+            '#current': `f${index}`,
+            '#previous': `f${index - 1}`,
+            '#stale': `f${index - 2}`,
+          },
+          ExpressionAttributeValues: { ':n': count, ':zero': 0 },
+          ReturnValues: 'UPDATED_NEW',
         }),
       );
       return { previous: Number(Attributes?.[`f${index - 1}`] ?? 0), current: Number(Attributes?.[`f${index}`] ?? 0) };

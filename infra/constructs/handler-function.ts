@@ -1,6 +1,7 @@
-import { Duration, RemovalPolicy } from 'aws-cdk-lib';
+import { Duration, RemovalPolicy, Validations } from 'aws-cdk-lib';
 import type { Table } from 'aws-cdk-lib/aws-dynamodb';
-import { Architecture, LoggingFormat, Runtime } from 'aws-cdk-lib/aws-lambda';
+import { Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
+import { ApplicationLogLevel, Architecture, LoggingFormat, Runtime, SystemLogLevel } from 'aws-cdk-lib/aws-lambda';
 import { NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
 import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
@@ -12,6 +13,21 @@ import { grantTableAccess, type TableAccess } from './tables.js';
  */
 export const ESM_REQUIRE_BANNER =
   "import { createRequire } from 'module'; const require = createRequire(import.meta.url);";
+
+/**
+ * The log levels a handler may run at, each with the level of Lambda's own lines (START, REPORT, …) that goes with it.
+ * Both Powertools (`POWERTOOLS_LOG_LEVEL`) and Lambda's JSON log filter (`applicationLogLevel`) know these five; with
+ * JSON logs Lambda's filter decides (it sets `AWS_LAMBDA_LOG_LEVEL`, which Powertools obeys over its own variable), so
+ * both are set from the one value
+ * (https://docs.aws.amazon.com/lambda/latest/dg/monitoring-cloudwatchlogs-advanced.html).
+ */
+const LOG_LEVELS: Record<string, [ApplicationLogLevel, SystemLogLevel]> = {
+  TRACE: [ApplicationLogLevel.TRACE, SystemLogLevel.DEBUG],
+  DEBUG: [ApplicationLogLevel.DEBUG, SystemLogLevel.DEBUG],
+  INFO: [ApplicationLogLevel.INFO, SystemLogLevel.INFO],
+  WARN: [ApplicationLogLevel.WARN, SystemLogLevel.WARN],
+  ERROR: [ApplicationLogLevel.ERROR, SystemLogLevel.WARN],
+};
 
 /** Properties of {@link HandlerFunction}. */
 export interface HandlerFunctionProps {
@@ -50,7 +66,9 @@ export interface HandlerFunctionProps {
   readonly environment?: Record<string, string>;
 
   /**
-   * Powertools Logger level (`POWERTOOLS_LOG_LEVEL`).
+   * Log level: TRACE, DEBUG, INFO, WARN or ERROR (any case). Sets Lambda's application log level (which filters
+   * JSON logs on AWS), the matching system log level, and `POWERTOOLS_LOG_LEVEL` (what Powertools follows where no
+   * such filter runs, as in the local runtime).
    *
    * @default 'INFO'
    */
@@ -72,6 +90,8 @@ export interface HandlerFunctionProps {
 export class HandlerFunction extends Construct {
   public readonly function: NodejsFunction;
   public readonly logGroup: LogGroup;
+  /** The execution role: its log group, plus what `bindTable` and the resources' grants add. */
+  public readonly role: Role;
 
   constructor(scope: Construct, id: string, props: HandlerFunctionProps) {
     super(scope, id);
@@ -84,11 +104,28 @@ export class HandlerFunction extends Construct {
       throw new Error(`HandlerFunction ${this.node.path}: timeout must be 1–900 s, got ${timeout.toSeconds()} s`);
     }
 
+    const logLevel = (props.logLevel ?? 'INFO').toUpperCase();
+    const levels = LOG_LEVELS[logLevel];
+    if (!levels) {
+      throw new Error(
+        `HandlerFunction ${this.node.path}: logLevel must be one of ${Object.keys(LOG_LEVELS).join(', ')}, got "${props.logLevel}"`,
+      );
+    }
+    const [applicationLogLevel, systemLogLevel] = levels;
+
     // Logs are diagnostics, not data: they go with the stack, and a week is enough to debug an incident.
     this.logGroup = new LogGroup(this, 'Logs', {
       retention: props.logRetention ?? RetentionDays.ONE_WEEK,
       removalPolicy: RemovalPolicy.DESTROY,
     });
+
+    // A role of its own instead of the one NodejsFunction makes with AWSLambdaBasicExecutionRole, whose managed policy
+    // may create any log group and write to all of them: this one writes to its own log group only.
+    this.role = new Role(this, 'Role', {
+      assumedBy: new ServicePrincipal('lambda.amazonaws.com'),
+      description: `Postbox ${id}: its log group and what its code calls`,
+    });
+    this.logGroup.grantWrite(this.role);
 
     this.function = new NodejsFunction(this, 'Function', {
       entry: props.entry,
@@ -102,11 +139,14 @@ export class HandlerFunction extends Construct {
       architecture: Architecture.ARM_64,
       memorySize,
       timeout,
+      role: this.role,
       logGroup: this.logGroup,
       loggingFormat: LoggingFormat.JSON,
+      applicationLogLevelV2: applicationLogLevel,
+      systemLogLevelV2: systemLogLevel,
       environment: {
         POWERTOOLS_SERVICE_NAME: 'postbox',
-        POWERTOOLS_LOG_LEVEL: props.logLevel ?? 'INFO',
+        POWERTOOLS_LOG_LEVEL: logLevel,
         // Stack traces point into the TypeScript sources instead of the minified bundle.
         NODE_OPTIONS: '--enable-source-maps',
         ...props.environment,
@@ -123,9 +163,22 @@ export class HandlerFunction extends Construct {
         forceDockerBundling: false,
       },
     });
+    Validations.of(this.function).acknowledge({
+      id: 'Serverless-LambdaDLQ',
+      reason:
+        'Every Postbox function is invoked synchronously (an API Gateway route or authorizer, or an SQS event source ' +
+        "mapping); a function's dead-letter queue only receives failed asynchronous invocations, and a record the " +
+        "mapping gives up on goes to its source queue's dead-letter queue.",
+    });
+    Validations.of(this.function).acknowledge({
+      id: 'Serverless-LambdaTracing',
+      reason:
+        'X-Ray active tracing is billed per trace, so per message here; the functions log one JSON line per request ' +
+        'with its ids instead. Turn tracing on where a deployment wants to pay for it.',
+    });
   }
 
-  /** Puts `table`'s name in the variable `variable` and grants `access` on it (never Scan). */
+  /** Puts `table`'s name in the variable `variable` and grants `access` on it: the actions named, nothing more. */
   public bindTable(variable: string, table: Table, access: TableAccess): this {
     this.function.addEnvironment(variable, table.tableName);
     grantTableAccess(table, this.function, access);

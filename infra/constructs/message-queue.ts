@@ -1,4 +1,5 @@
-import { Duration, RemovalPolicy } from 'aws-cdk-lib';
+import { Duration, RemovalPolicy, Validations } from 'aws-cdk-lib';
+import type { Grant, IGrantable } from 'aws-cdk-lib/aws-iam';
 import type { Function as LambdaFunction } from 'aws-cdk-lib/aws-lambda';
 import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
 import { DeduplicationScope, FifoThroughputLimit, Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
@@ -138,6 +139,12 @@ export class MessageQueue extends Construct {
       removalPolicy,
       ...(props.fifo ? { fifo: true } : {}),
     });
+    Validations.of(this.deadLetterQueue).acknowledge({
+      id: 'Serverless-SQSRedrivePolicy',
+      reason:
+        'This is the dead-letter queue: nothing consumes it, its messages wait for an operator (the DeadLetters ' +
+        'alarm fires on the first), and a dead-letter queue of its own would only move them further away.',
+    });
     this.queue = new Queue(this, 'Queue', {
       encryption: QueueEncryption.SQS_MANAGED,
       enforceSSL: true,
@@ -179,7 +186,22 @@ export class MessageQueue extends Construct {
       reportBatchItemFailures: true,
     });
     consumer.addEventSource(source);
+    Validations.of(consumer).acknowledge({
+      id: 'Serverless-LambdaEventSourceMappingDestination',
+      reason:
+        'Lambda has no on-failure destination for SQS event source mappings: a record that keeps failing goes to ' +
+        "the source queue's dead-letter queue after maxReceiveCount receives (RedrivePolicy above).",
+    });
     return source;
+  }
+
+  /**
+   * Allows `grantee` to send to the queue and nothing else: `sqs:SendMessage`, which also authorizes
+   * SendMessageBatch. `Queue.grantSendMessages` adds GetQueueAttributes and GetQueueUrl, which no handler calls
+   * (they get the URL from their environment).
+   */
+  public grantSend(grantee: IGrantable): Grant {
+    return this.queue.grant(grantee, 'sqs:SendMessage');
   }
 }
 

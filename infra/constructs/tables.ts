@@ -1,46 +1,96 @@
 import { RemovalPolicy } from 'aws-cdk-lib';
 import { AttributeType, BillingMode, ProjectionType, Table } from 'aws-cdk-lib/aws-dynamodb';
-import type { IGrantable } from 'aws-cdk-lib/aws-iam';
+import { Grant, type IGrantable } from 'aws-cdk-lib/aws-iam';
 import { Construct } from 'constructs';
 import { JOBS_BY_ORDER_INDEX, SUBSCRIPTIONS_BY_CLIENT_INDEX, TTL_ATTRIBUTE } from '../../functions/lib/keys.js';
 
 /**
- * What a function may do with a table.
- *
- * - `read`: GetItem, BatchGetItem, Query, ConditionCheckItem (never Scan: every access path is keyed).
- * - `write`: PutItem, UpdateItem, DeleteItem, BatchWriteItem.
- * - `readWrite`: both.
+ * A DynamoDB data-plane action, named like the SDK command that needs it (`QueryCommand` → `Query`). Only what
+ * Postbox calls: no Scan (every access path is keyed, docs/architecture.md "Access paths"), no ConditionCheckItem
+ * (no transactions), no DescribeTable (no handler reads table metadata).
  */
-export type TableAccess = 'read' | 'write' | 'readWrite';
+export type ItemAction =
+  | 'GetItem'
+  | 'BatchGetItem'
+  | 'Query'
+  | 'PutItem'
+  | 'UpdateItem'
+  | 'DeleteItem'
+  | 'BatchWriteItem';
 
 /**
- * Read actions without `dynamodb:Scan`. CDK's `grantReadData` includes Scan; Postbox has no access path that
- * needs one (docs/architecture.md, "Access paths"), so a leaked role cannot dump another client's inbox.
+ * What one function may do with one table: the actions of the SDK commands its code sends, and nothing else.
+ *
+ * @example { actions: ['Query', 'DeleteItem'], queryIndexes: ['byClient'] }
  */
-const READ_ACTIONS = [
-  'dynamodb:GetItem',
-  'dynamodb:BatchGetItem',
-  'dynamodb:Query',
-  'dynamodb:ConditionCheckItem',
-  'dynamodb:DescribeTable',
-];
-const WRITE_ACTIONS = [
-  'dynamodb:PutItem',
-  'dynamodb:UpdateItem',
-  'dynamodb:DeleteItem',
-  'dynamodb:BatchWriteItem',
-  'dynamodb:DescribeTable',
-];
+export interface TableAccess {
+  /**
+   * Actions on the table's items (not its indexes).
+   *
+   * @default []
+   */
+  readonly actions?: readonly ItemAction[];
+
+  /**
+   * Indexes the function queries: `dynamodb:Query` on each by name, never `index/*`. Unknown names throw at synth.
+   *
+   * @default []
+   */
+  readonly queryIndexes?: readonly string[];
+
+  /**
+   * `dynamodb:UpdateItem` only for updates that name no attribute but the key and these, and that return at most the
+   * updated ones (`ReturnValues` NONE, UPDATED_OLD or UPDATED_NEW). An unrestricted UpdateItem is an upsert that may
+   * SET any attribute, as good as a PutItem; this is how a function that only marks items gets no more than that.
+   * Uses the documented fine-grained condition keys `dynamodb:Attributes` and `dynamodb:ReturnValues`
+   * (https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/specifying-conditions.html).
+   *
+   * @default - no restricted UpdateItem
+   */
+  readonly updateOnly?: readonly string[];
+}
 
 /**
- * Grants `access` on `table` (and its indexes) to `grantee`, without Scan.
+ * Grants `access` on `table` to `grantee`: one statement for the item actions on the table, one `Query` on each named
+ * index, one conditioned `UpdateItem` for `updateOnly`. CDK's `Table.grant*` add `table/index/*` to every action of a
+ * table with an index, and its read grants include Scan and DescribeTable; these grants name exactly what is used.
  *
- * @example grantTableAccess(tables.inbox, deliver, 'readWrite');
+ * @example grantTableAccess(tables.inbox, deliver, { actions: ['BatchWriteItem'] });
  */
 export function grantTableAccess(table: Table, grantee: IGrantable, access: TableAccess): void {
-  const actions =
-    access === 'read' ? READ_ACTIONS : access === 'write' ? WRITE_ACTIONS : [...READ_ACTIONS, ...WRITE_ACTIONS];
-  table.grant(grantee, ...new Set(actions));
+  const actions = [...new Set(access.actions ?? [])];
+  if (access.updateOnly && actions.includes('UpdateItem'))
+    throw new Error(`grantTableAccess ${table.node.path}: UpdateItem is granted whole and as updateOnly; pick one`);
+  if (actions.length > 0)
+    Grant.addToPrincipal({
+      grantee,
+      actions: actions.map((action) => `dynamodb:${action}`),
+      resourceArns: [table.tableArn],
+    });
+  const indexes = [...new Set(access.queryIndexes ?? [])];
+  // Table.schemaV2 throws on an index the table does not have: a typo fails the synth, not the first Query.
+  for (const index of indexes) table.schemaV2(index);
+  if (indexes.length > 0)
+    Grant.addToPrincipal({
+      grantee,
+      actions: ['dynamodb:Query'],
+      resourceArns: indexes.map((index) => `${table.tableArn}/index/${index}`),
+    });
+  if (access.updateOnly) {
+    // Fine-grained policies must list the key attributes too: every request names them.
+    const { partitionKeys, sortKeys } = table.schemaV2();
+    const attributes = [...partitionKeys, ...sortKeys].map((key) => key.name).concat(access.updateOnly);
+    Grant.addToPrincipal({
+      grantee,
+      actions: ['dynamodb:UpdateItem'],
+      resourceArns: [table.tableArn],
+      conditions: {
+        // StringLike: a name may end in `*` for attributes named at run time (the frame limit's `f<window>`).
+        'ForAllValues:StringLike': { 'dynamodb:Attributes': [...new Set(attributes)] },
+        StringEqualsIfExists: { 'dynamodb:ReturnValues': ['NONE', 'UPDATED_OLD', 'UPDATED_NEW'] },
+      },
+    });
+  }
 }
 
 /** Properties of {@link PostboxTables}. */

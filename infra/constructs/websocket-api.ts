@@ -1,19 +1,23 @@
-import type { Duration } from 'aws-cdk-lib';
+import { type CfnElement, type Duration, Stack, Validations } from 'aws-cdk-lib';
 import {
   CfnIntegrationResponse,
   type ThrottleSettings,
   WebSocketApi,
   type WebSocketIntegration,
+  type WebSocketRoute,
   WebSocketStage,
 } from 'aws-cdk-lib/aws-apigatewayv2';
 import { WebSocketLambdaAuthorizer } from 'aws-cdk-lib/aws-apigatewayv2-authorizers';
 import { WebSocketLambdaIntegration, WebSocketMockIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations';
-import type { Grant, IGrantable } from 'aws-cdk-lib/aws-iam';
+import { Grant, type IGrantable } from 'aws-cdk-lib/aws-iam';
 import type { IFunction } from 'aws-cdk-lib/aws-lambda';
 import { Construct } from 'constructs';
 
 /** API Gateway stops waiting for an integration after 29 s, whatever the function's own timeout (quota, not adjustable). */
 const INTEGRATION_TIMEOUT_SECONDS = 29;
+
+/** The `@connections` verbs: post a frame, read a connection's details, close it. */
+export type ConnectionMethod = 'POST' | 'GET' | 'DELETE';
 
 /** A handler as this construct needs it: the function, and its timeout when known (to check against 29 s). */
 export type RouteHandler = IFunction & { readonly timeout?: Duration };
@@ -126,14 +130,32 @@ export class PostboxWebSocketApi extends Construct {
     this.api = new WebSocketApi(this, 'Api', {
       apiName: props.apiName,
       routeSelectionExpression: '$request.body.action',
-      connectRouteOptions: { integration: integration('$connect', props.connectHandler), authorizer: this.authorizer },
-      disconnectRouteOptions: { integration: integration('$disconnect', props.disconnectHandler) },
-      defaultRouteOptions: { integration: integration('$default', props.defaultHandler), returnResponse: true },
     });
-    for (const [key, handler] of Object.entries(props.routes)) {
-      this.api.addRoute(key, { integration: integration(key, handler), returnResponse: true });
-    }
-    for (const [key, reply] of Object.entries(canned)) this.#addCannedRoute(key, reply);
+    // The routes in one place (the same construct ids as WebSocketApi's own route options), so that each is at hand
+    // for the acknowledgement below.
+    const routes = [
+      this.api.addRoute('$connect', {
+        integration: integration('$connect', props.connectHandler),
+        authorizer: this.authorizer,
+      }),
+      this.api.addRoute('$disconnect', { integration: integration('$disconnect', props.disconnectHandler) }),
+      this.api.addRoute('$default', {
+        integration: integration('$default', props.defaultHandler),
+        returnResponse: true,
+      }),
+      ...Object.entries(props.routes).map(([key, handler]) =>
+        this.api.addRoute(key, { integration: integration(key, handler), returnResponse: true }),
+      ),
+      ...Object.entries(canned).map(([key, reply]) => this.#addCannedRoute(key, reply)),
+    ];
+    for (const route of routes.slice(1))
+      Validations.of(route).acknowledge({
+        id: 'AwsSolutions-APIG4',
+        reason:
+          'A WebSocket API authorizes only $connect (CDK refuses an authorizer on any other route); every later frame ' +
+          "travels on that authorized connection, and each route checks the caller's identity and capabilities, " +
+          "which the authorizer put in the connection's context.",
+      });
 
     // autoDeploy: every change to routes goes live with the stack update; no Deployment resource to forget.
     this.stage = new WebSocketStage(this, 'Stage', {
@@ -142,6 +164,15 @@ export class PostboxWebSocketApi extends Construct {
       autoDeploy: true,
       throttle,
     });
+    for (const id of ['AwsSolutions-APIG1', 'Serverless-APIGWAccessLogging'])
+      Validations.of(this.stage).acknowledge({
+        id,
+        reason:
+          'An access log line is billed (CloudWatch Logs ingestion) for every frame and connect, so per message, and ' +
+          "WebSocket stage logging needs the account's API Gateway CloudWatch role, which a stack cannot assume " +
+          'exists. The authorizer and $connect/$disconnect log every connect, refusal and disconnect with clientId ' +
+          'and connectionId, and each route logs refused frames.',
+      });
   }
 
   /**
@@ -150,7 +181,7 @@ export class PostboxWebSocketApi extends Construct {
    * (apigateway-websocket-api-integration-responses.html: a non-proxy integration needs at least one integration
    * response; `$default` takes every status). `\$default` is a static template selection expression.
    */
-  #addCannedRoute(key: string, reply: string): void {
+  #addCannedRoute(key: string, reply: string): WebSocketRoute {
     const id = `${routeId(key)}Integration`;
     const route = this.api.addRoute(key, {
       integration: new WebSocketMockIntegration(id, {
@@ -168,6 +199,7 @@ export class PostboxWebSocketApi extends Construct {
       responseTemplates: { $default: reply },
       templateSelectionExpression: '\\$default',
     });
+    return route;
   }
 
   /** `wss://{apiId}.execute-api.{region}.{suffix}/{stage}`: what clients connect to. */
@@ -181,12 +213,42 @@ export class PostboxWebSocketApi extends Construct {
   }
 
   /**
-   * Allows `grantee` to post to, read and close connections of this API's stage only
-   * (`execute-api:ManageConnections` on `{apiId}/{stage}/*\/@connections/*`), not of every stage as
-   * `WebSocketApi.grantManageConnections` would.
+   * Allows `grantee` the `@connections` verbs it uses on this API's stage only: `execute-api:ManageConnections` on
+   * `{apiId}/{stage}/{METHOD}/@connections/*` for each of `methods`, where `WebSocketApi.grantManageConnections` and
+   * `WebSocketStage.grantManagementApiAccess` allow every verb (and the former every stage). The connection id stays
+   * a wildcard: connections are made at run time.
+   *
+   * @example api.grantManageConnections(deliver, ['POST']);
    */
-  public grantManageConnections(grantee: IGrantable): Grant {
-    return this.stage.grantManagementApiAccess(grantee);
+  public grantManageConnections(grantee: IGrantable, methods: readonly ConnectionMethod[]): Grant {
+    const verbs = [...new Set(methods)];
+    if (verbs.length === 0)
+      throw new Error(`PostboxWebSocketApi ${this.node.path}: grantManageConnections needs at least one method`);
+    const stack = Stack.of(this);
+    const arn = (method: ConnectionMethod) =>
+      stack.formatArn({
+        service: 'execute-api',
+        resource: this.api.apiId,
+        resourceName: `${this.stage.stageName}/${method}/@connections/*`,
+      });
+    const grant = Grant.addToPrincipal({
+      grantee,
+      actions: ['execute-api:ManageConnections'],
+      resourceArns: verbs.map(arn),
+    });
+    // cdk-nag names the finding by the resource as it renders it: the API's logical id in angle brackets.
+    const apiId = `<${stack.getLogicalId(this.api.node.defaultChild as CfnElement)}>`;
+    const principal = grantee.grantPrincipal;
+    const holder = Construct.isConstruct(principal) ? principal : Construct.isConstruct(grantee) ? grantee : undefined;
+    if (!holder) throw new Error(`PostboxWebSocketApi ${this.node.path}: grantManageConnections needs a construct`);
+    for (const method of verbs)
+      Validations.of(holder).acknowledge({
+        id: `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:execute-api:<AWS::Region>:<AWS::AccountId>:${apiId}/${this.stage.stageName}/${method}/@connections/*]`,
+        reason:
+          'The wildcard is the connection id, made by API Gateway at run time; the grant names this API, this stage ' +
+          'and the one verb the function uses.',
+      });
+    return grant;
   }
 }
 

@@ -35,9 +35,10 @@ async function row(caller: { clientId: string; connectionId: string }): Promise<
   return Item ?? {};
 }
 
+/** The row's frame counts, leaving out the zero a report writes for an absent previous window. */
 const windowCounts = (item: Record<string, unknown>) =>
   Object.entries(item)
-    .filter(([name]) => /^f\d+$/.test(name))
+    .filter(([name, value]) => /^f\d+$/.test(name) && value !== 0)
     .map(([, value]) => value);
 
 // A fixed instant at the start of a window, so that no test straddles two windows by chance.

@@ -79,7 +79,7 @@ interface FunctionProperties {
   Handler: string;
   MemorySize: number;
   Timeout: number;
-  LoggingConfig: { LogFormat: string; LogGroup: unknown };
+  LoggingConfig: { LogFormat: string; LogGroup: unknown; ApplicationLogLevel?: string; SystemLogLevel?: string };
   Environment: { Variables: Record<string, unknown> };
 }
 
@@ -102,13 +102,42 @@ describe('Lambda functions', () => {
       Runtime: 'nodejs24.x',
       Architectures: ['arm64'],
       Handler: 'index.handler',
-      LoggingConfig: { LogFormat: 'JSON' },
+      LoggingConfig: { LogFormat: 'JSON', ApplicationLogLevel: 'INFO', SystemLogLevel: 'INFO' },
     });
     expect(fn(name).Environment.Variables).toMatchObject({
       POWERTOOLS_SERVICE_NAME: 'postbox',
       POWERTOOLS_LOG_LEVEL: 'INFO',
       NODE_OPTIONS: '--enable-source-maps',
     });
+  });
+
+  // With JSON logs Lambda's application log level filters what reaches CloudWatch and overrides Powertools' own
+  // variable: the stack's logLevel (cdk -c logLevel=…) must set both, or it has no effect on AWS.
+  it.each([
+    ['debug', 'DEBUG', 'DEBUG'],
+    ['WARN', 'WARN', 'WARN'],
+    ['ERROR', 'ERROR', 'WARN'],
+  ])(
+    'runs every function at logLevel %s: Lambda filters at %s (system lines at %s), Powertools too',
+    (level, app, system) => {
+      const s = synthPostbox({ logLevel: level });
+      for (const name of HANDLER_NAMES) {
+        const props = s.template.toJSON().Resources[s.functionId(name)].Properties as FunctionProperties;
+        expect({ name, ...props.LoggingConfig }).toMatchObject({
+          name,
+          LogFormat: 'JSON',
+          ApplicationLogLevel: app,
+          SystemLogLevel: system,
+        });
+        expect(props.Environment.Variables.POWERTOOLS_LOG_LEVEL).toBe(app);
+      }
+    },
+  );
+
+  it('refuses a log level Lambda and Powertools do not both know', () => {
+    expect(() => synthPostbox({ logLevel: 'VERBOSE' })).toThrow(
+      /logLevel must be one of TRACE, DEBUG, INFO, WARN, ERROR, got "VERBOSE"/,
+    );
   });
 
   it.each(HANDLER_NAMES)('gives %s exactly the environment variables it uses', (name) => {

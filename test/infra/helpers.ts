@@ -13,10 +13,11 @@ export interface Synthesized {
   readonly functionId: (name: HandlerName) => string;
 }
 
-/** Synthesizes a Postbox stack without bundling. */
-export function synthPostbox(props: PostboxStackProps = {}): Synthesized {
+/** Synthesizes a Postbox stack without bundling; `extend` may add to it first. */
+export function synthPostbox(props: PostboxStackProps = {}, extend?: (stack: PostboxStack) => void): Synthesized {
   const app = new App({ context: SKIP_BUNDLING });
   const stack = new PostboxStack(app, 'Postbox', props);
+  extend?.(stack);
   const template = Template.fromStack(stack);
   return { stack, template, functionId: (name) => logicalId(stack.handlers[name].function) };
 }
@@ -56,29 +57,43 @@ interface Statement {
   Action: string | string[];
   Effect: string;
   Resource: Json;
+  Condition?: Json;
 }
 
 /**
- * Every `action → resource` pair each role's policies allow, as `"dynamodb:Query @ TablesInbox…"` strings,
- * keyed by the logical id of the role.
+ * A resource as text, with references as cdk-nag writes them: `<Id.Arn>` for `Fn::GetAtt`, `<Id>` for a `Ref`
+ * (pseudo parameters too: `<AWS::Region>`), a `Fn::Join` joined.
  */
-export function grantsByRole(template: Template): Map<string, Set<string>> {
-  const grants = new Map<string, Set<string>>();
+export function renderResource(value: Json): string {
+  if (typeof value === 'string') return value;
+  const record = (value ?? {}) as Record<string, Json>;
+  if (typeof record.Ref === 'string') return `<${record.Ref}>`;
+  const getAtt = record['Fn::GetAtt'];
+  if (Array.isArray(getAtt)) return `<${getAtt.join('.')}>`;
+  const join = record['Fn::Join'];
+  if (Array.isArray(join)) return (join[1] as Json[]).map(renderResource).join(join[0] as string);
+  return JSON.stringify(value);
+}
+
+/**
+ * Every grant each role's policies allow, exactly: `"action @ resource"`, with ` if {conditions}` where the
+ * statement has some, keyed by the logical id of the role. Denies are listed as `"DENY …"`.
+ */
+export function exactGrantsByRole(template: Template): Map<string, string[]> {
+  const grants = new Map<string, string[]>();
   for (const policy of Object.values(template.findResources('AWS::IAM::Policy'))) {
     const roles = (policy.Properties.Roles as Json[]).map((role) => referencedId(role) ?? '?');
-    const statements = policy.Properties.PolicyDocument.Statement as Statement[];
-    for (const roleId of roles) {
-      const set = grants.get(roleId) ?? new Set<string>();
-      for (const statement of statements) {
-        if (statement.Effect !== 'Allow') continue;
-        const actions = Array.isArray(statement.Action) ? statement.Action : [statement.Action];
-        const resources = Array.isArray(statement.Resource) ? statement.Resource : [statement.Resource];
-        for (const action of actions) {
-          for (const resource of resources)
-            set.add(`${action} @ ${referencedId(resource) ?? JSON.stringify(resource)}`);
-        }
+    for (const statement of policy.Properties.PolicyDocument.Statement as Statement[]) {
+      const actions = [statement.Action].flat();
+      const resources = [statement.Resource].flat();
+      const condition = statement.Condition === undefined ? '' : ` if ${JSON.stringify(statement.Condition)}`;
+      const effect = statement.Effect === 'Allow' ? '' : `${statement.Effect.toUpperCase()} `;
+      for (const roleId of roles) {
+        const list = grants.get(roleId) ?? [];
+        for (const action of actions)
+          for (const resource of resources) list.push(`${effect}${action} @ ${renderResource(resource)}${condition}`);
+        grants.set(roleId, list);
       }
-      grants.set(roleId, set);
     }
   }
   return grants;

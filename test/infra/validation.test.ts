@@ -114,7 +114,9 @@ describe('synth-time validation', () => {
   it('surfaces the checks through the stack’s own props', () => {
     expect(() => synthPostbox({ delivery: { maxConcurrency: 1001 } })).toThrow(/maxConcurrency/);
     expect(() => synthPostbox({ stageName: 'a/b' })).toThrow(/invalid stage name/);
-    expect(() => synthPostbox({ maxPayloadBytes: 131073 })).toThrow(/maxPayloadBytes must be 1–131072, got 131073/);
+    expect(() => synthPostbox({ maxPayloadBytes: 131072 })).toThrow(
+      /maxPayloadBytes must be 1–129903 \(128 KB less the 1169 bytes a pushed frame adds\), got 131072/,
+    );
   });
 
   it('checks the default capabilities and the token lifetime in a sentence', () => {

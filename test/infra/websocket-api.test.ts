@@ -163,7 +163,7 @@ describe('WebSocket API with a custom stage', () => {
     const url = template.toJSON().Outputs.CallbackUrl.Value;
     expect(JSON.stringify(url)).toMatch(/"\/dev"\]/);
     const policies = JSON.stringify(template.findResources('AWS::IAM::Policy'));
-    expect(policies).toContain('/dev/*/@connections/*');
+    expect(policies).toContain('/dev/POST/@connections/*');
     expect(policies).not.toContain('/prod/');
   });
 });
