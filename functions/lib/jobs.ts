@@ -842,7 +842,9 @@ export async function reportQueue(config: JobsConfig, queue: string, at: number,
       });
     return;
   }
-  logger.info(QUEUE_REPORT_MESSAGE, { queue, oldestReadyAgeSeconds, deadJobs, oldestReadyId: oldest?.id });
+  // WARN, not INFO: the alarms read these lines, and Lambda drops INFO lines when the stack's log level is WARN. A
+  // queue reports only while it has jobs waiting or dead, so this is at most a line a minute per such queue.
+  logger.warn(QUEUE_REPORT_MESSAGE, { queue, oldestReadyAgeSeconds, deadJobs, oldestReadyId: oldest?.id });
   const until = Math.max(at, now) + (config.watchSeconds ?? 60) * 1000;
   const mine = await update(config.jobsTable, key, 'SET #until = :u, #expiresAt = :e', '#until = :at', {
     ':u': until,
