@@ -357,7 +357,8 @@ describe('work queues', () => {
     };
     const { id } = await enqueue('wq-vendor', 'wq-watch', 'nobody yet');
     await until(() => reports().some((r) => (r.oldestReadyAgeSeconds as number) >= 2), 'report of a 2 s wait');
-    expect(reports()[0]).toMatchObject({ level: 'INFO', deadJobs: 0, oldestReadyId: id });
+    // At WARN, so the alarms see it with -c logLevel=WARN too.
+    expect(reports()[0]).toMatchObject({ level: 'WARN', deadJobs: 0, oldestReadyId: id });
     // Taken, then dead at its one delivery: the reports go on, with the dead job and nothing waiting.
     const driver = await connect('wq-driver-watch');
     await driver.say('consume', { queue: 'wq-watch', prefetch: 1 });
