@@ -6,6 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type LocalStack, startLocal } from '../../local/index.js';
 import { startupReport } from '../../local/lambda/startup-report.js';
 import type { FunctionModel } from '../../local/template/types.js';
+import { functionModel } from '../helpers/function-model.js';
 
 /**
  * SDK v2 in other people's bundles. What fails was measured with the real packages (aws-sdk 2.814.0, 2.1400.0,
@@ -31,22 +32,7 @@ function asset(dir: string, code: string, sdkVersion?: string): string {
 }
 
 function fn(id: string, code: string, sdkVersion?: string): FunctionModel {
-  const taskRoot = asset(join(root, `asset.${id}`), code, sdkVersion);
-  return {
-    logicalId: id,
-    path: `App/${id}/Resource`,
-    name: id,
-    displayName: id,
-    arn: `arn:aws:lambda:us-east-1:000000000000:function:${id}`,
-    handler: 'index.handler',
-    taskRoot,
-    handlerFile: join(taskRoot, 'index.js'),
-    handlerExport: 'handler',
-    runtime: 'nodejs24.x',
-    timeoutSeconds: 3,
-    memoryMb: 128,
-    environment: {},
-  };
+  return functionModel(id, asset(join(root, `asset.${id}`), code, sdkVersion));
 }
 
 /** The shape esbuild gives SDK v2's core and SQS model when it bundles `require("aws-sdk")` (minified). */

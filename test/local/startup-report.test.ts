@@ -5,6 +5,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { startLocal } from '../../local/index.js';
 import { startupReport } from '../../local/lambda/startup-report.js';
 import type { FunctionModel } from '../../local/template/types.js';
+import { functionModel } from '../helpers/function-model.js';
 
 const root = mkdtempSync(join(tmpdir(), 'postbox-report-'));
 afterAll(() => rmSync(root, { recursive: true, force: true }));
@@ -15,21 +16,7 @@ function fn(id: string, runtime: string, code: string, bundled: string[] = []): 
   mkdirSync(taskRoot, { recursive: true });
   writeFileSync(join(taskRoot, 'index.js'), code);
   for (const pkg of bundled) mkdirSync(join(taskRoot, 'node_modules', pkg), { recursive: true });
-  return {
-    logicalId: id,
-    path: `App/${id}/Resource`,
-    name: id,
-    displayName: id,
-    arn: `arn:aws:lambda:us-east-1:000000000000:function:${id}`,
-    handler: 'index.handler',
-    taskRoot,
-    handlerFile: join(taskRoot, 'index.js'),
-    handlerExport: 'handler',
-    runtime,
-    timeoutSeconds: 3,
-    memoryMb: 128,
-    environment: {},
-  };
+  return functionModel(id, taskRoot, runtime);
 }
 
 describe('start-up report of a function', () => {
