@@ -1,5 +1,5 @@
 import type { Context } from 'aws-lambda';
-import { allows, CAPABILITIES_CONTEXT_KEY, capabilitiesOf } from './lib/capabilities.js';
+import { allows, contextCapabilities } from './lib/capabilities.js';
 import { addConnection } from './lib/connections.js';
 import { numberEnv, requireEnv } from './lib/env.js';
 import { callerOf, type RouteResult, type WebSocketEvent } from './lib/events.js';
@@ -27,9 +27,9 @@ export const handler = async (event: WebSocketEvent, context: Context): Promise<
     return { statusCode: 403 };
   }
   await addConnection(connectionsTable, { clientId, connectionId, connectedAt }, ttlSeconds);
-  const caps = capabilitiesOf(event);
-  // A context without capabilities (an authorizer result cached from before they existed) drops nothing.
-  const known = typeof event.requestContext.authorizer?.[CAPABILITIES_CONTEXT_KEY] === 'string';
+  // Capabilities this code cannot read (an authorizer result cached from another version) drop nothing: a deleted
+  // subscription cannot be brought back.
+  const caps = contextCapabilities(event);
   const [, subscriptions] = await Promise.all([
     enqueueCatchUp(pushQueueUrl, { clientId, connectionId, connectedAt }),
     // The client is back: its subscriptions live on, as far as this token allows them. A failure here must not
@@ -38,7 +38,7 @@ export const handler = async (event: WebSocketEvent, context: Context): Promise<
       subscriptionsTable,
       clientId,
       subscriptionTtlSeconds,
-      (topic) => !known || allows(caps, 'subscribe', topic),
+      (topic) => caps === undefined || allows(caps, 'subscribe', topic),
     ).catch((err: unknown) => {
       logger.error('subscriptions not refreshed', err as Error);
       return { refreshed: 0, dropped: [] };

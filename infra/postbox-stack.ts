@@ -578,7 +578,7 @@ export class PostboxStack extends Stack {
     });
     // Every route counts its frames on the connection's row (functions/lib/rate.ts): one write per tenth of a burst,
     // which may touch only the count's own attributes.
-    const FRAME_COUNT: TableAccess = { updateOnly: ['f*'] };
+    const FRAME_COUNT: TableAccess = { updateOnly: ['fw', 'fc', 'fp'] };
     const frameRoutes = [defaultRoute, subscribe, unsubscribe, publish, send, ack, replay];
     for (const fn of [...frameRoutes, enqueue, consume, cancel, nack, extend]) {
       fn.bindTable('CONNECTIONS_TABLE', connections, FRAME_COUNT);

@@ -60,16 +60,21 @@ export function capabilitiesFromAllows(allows: string[]): Capabilities {
 }
 
 /**
- * The capabilities the authorizer put in the connection's context. A connection without them (made before this
- * version) may do nothing that needs one until it reconnects.
+ * The capabilities the authorizer put in the connection's context, or `undefined` when it put none this code can read
+ * (a connection made before capabilities existed, or an authorizer of another version).
  */
-export function capabilitiesOf(event: WebSocketEvent): Capabilities {
+export function contextCapabilities(event: WebSocketEvent): Capabilities | undefined {
   const raw = event.requestContext.authorizer?.[CAPABILITIES_CONTEXT_KEY];
-  if (typeof raw !== 'string') return {};
+  if (typeof raw !== 'string') return undefined;
   try {
     const parsed = capabilitiesSchema.safeParse(JSON.parse(raw));
-    return parsed.success ? parsed.data : {};
+    return parsed.success ? parsed.data : undefined;
   } catch {
-    return {};
+    return undefined;
   }
+}
+
+/** What a frame of the connection may do: nothing that needs a capability when its context has none it can read. */
+export function capabilitiesOf(event: WebSocketEvent): Capabilities {
+  return contextCapabilities(event) ?? {};
 }

@@ -82,6 +82,8 @@ export class FrameLimiter {
     count.previous = shared.previous;
     count.current = shared.current;
     if (estimate(shared.previous, shared.current, elapsed) <= this.rate.burst) return { ok: true };
+    // The frame this report refuses stays counted (taking it back would cost a write); those refused while blocked
+    // are not counted at all.
     const retryAfterMs = Math.max(1, Math.ceil(this.#retryAfter(shared, index, now)));
     count.blockedUntil = now + retryAfterMs;
     return { ok: false, retryAfterMs };
@@ -105,15 +107,18 @@ export class FrameLimiter {
     for (const [id, count] of this.#counts) if (count.index < index - 1) this.#counts.delete(id);
   }
 
-  /** Milliseconds from `now` until the sliding window has room for one more frame, if nothing else arrives. */
+  /**
+   * Milliseconds from `now` until the sliding window has room for a report's worth of frames, if nothing else arrives:
+   * waiting only for room for one would make every later frame cost a report and a refusal.
+   */
   #retryAfter({ previous, current }: WindowCounts, index: number, now: number): number {
-    const room = this.rate.burst - 1;
+    const room = Math.max(0, this.rate.burst - this.#reportEvery);
     const at =
       current <= room && previous > 0
         ? // Later in this window, once enough of the previous one has slid out.
           index + 1 - (room - current) / previous
         : // In the next window, once enough of this one has slid out.
-          index + 2 - room / current;
+          index + 2 - room / Math.max(current, 1);
     return at * this.#windowMs - now;
   }
 }
@@ -124,34 +129,70 @@ export function estimate(previous: number, current: number, elapsed: number): nu
 }
 
 /**
- * The shared count lives on the connection's own row (it expires with it): one attribute per window, the one two
- * windows back removed in the same write (an absent previous window is written as 0). A row that is gone (the connection closed) counts nothing.
+ * The shared count lives on the connection's own row (it expires with it), in three attributes whatever the window:
+ * `fw` the window counted, `fc` its count, `fp` the window before's. Within a window a report is one UpdateItem; the
+ * first report of a window moves the count over, which takes one more (two if the row's window is older than the last
+ * one, a third if another container moved it meanwhile). A row that is gone (the connection closed) counts nothing.
  */
 export function reportToConnectionRow(table: string): ReportFrames {
-  return async ({ clientId, connectionId }, index, count) => {
+  const update = async (
+    key: { clientId: string; connectionId: string },
+    expression: string,
+    condition: string,
+    values: Record<string, unknown>,
+  ): Promise<WindowCounts | undefined> => {
     try {
       const { Attributes } = await dynamo.send(
         new UpdateCommand({
           TableName: table,
-          Key: { clientId, connectionId },
-          // The previous window is set to itself (or 0) only so that UPDATED_NEW returns it: the function's grant
-          // allows no ReturnValues that would read the whole row.
-          UpdateExpression: 'ADD #current :n SET #previous = if_not_exists(#previous, :zero) REMOVE #stale',
-          ConditionExpression: 'attribute_exists(connectionId)',
-          ExpressionAttributeNames: {
-            '#current': `f${index}`,
-            '#previous': `f${index - 1}`,
-            '#stale': `f${index - 2}`,
-          },
-          ExpressionAttributeValues: { ':n': count, ':zero': 0 },
+          Key: key,
+          UpdateExpression: expression,
+          ConditionExpression: `attribute_exists(connectionId) AND (${condition})`,
+          ExpressionAttributeValues: values,
           ReturnValues: 'UPDATED_NEW',
         }),
       );
-      return { previous: Number(Attributes?.[`f${index - 1}`] ?? 0), current: Number(Attributes?.[`f${index}`] ?? 0) };
+      return { previous: Number(Attributes?.fp ?? 0), current: Number(Attributes?.fc ?? 0) };
     } catch (err) {
       if (err instanceof ConditionalCheckFailedException) return undefined;
-      // A limit that cannot be counted lets the frame through: it protects the service, it must not stop it.
-      logger.warn('frame count not recorded', err instanceof Error ? err : String(err));
+      throw err;
+    }
+  };
+  return async (caller, index, count) => {
+    const key = { clientId: caller.clientId, connectionId: caller.connectionId };
+    try {
+      for (let attempt = 0; attempt < 2; attempt++) {
+        const within = await update(key, 'ADD fc :n SET fp = if_not_exists(fp, :zero)', 'fw = :w', {
+          ':n': count,
+          ':zero': 0,
+          ':w': index,
+        });
+        if (within) return within;
+        const next = await update(key, 'SET fp = fc, fc = :n, fw = :w', 'fw = :before', {
+          ':n': count,
+          ':w': index,
+          ':before': index - 1,
+        });
+        if (next) return next;
+        const fresh = await update(
+          key,
+          'SET fp = :zero, fc = :n, fw = :w',
+          'attribute_not_exists(fw) OR fw < :before',
+          {
+            ':n': count,
+            ':zero': 0,
+            ':w': index,
+            ':before': index - 1,
+          },
+        );
+        if (fresh) return fresh;
+        // Another container moved the window meanwhile, or the row is gone: try once more, then let the frame through.
+      }
+      return undefined;
+    } catch (err) {
+      // A limit that cannot be counted lets the frame through: it protects the service, it must not stop it. ERROR,
+      // not WARN: a refused request (an IAM or validation error) would switch the limit off for good.
+      logger.error('frame count not recorded', err instanceof Error ? err : String(err));
       return undefined;
     }
   };

@@ -85,8 +85,7 @@ export function grantTableAccess(table: Table, grantee: IGrantable, access: Tabl
       actions: ['dynamodb:UpdateItem'],
       resourceArns: [table.tableArn],
       conditions: {
-        // StringLike: a name may end in `*` for attributes named at run time (the frame limit's `f<window>`).
-        'ForAllValues:StringLike': { 'dynamodb:Attributes': [...new Set(attributes)] },
+        'ForAllValues:StringEquals': { 'dynamodb:Attributes': [...new Set(attributes)] },
         StringEqualsIfExists: { 'dynamodb:ReturnValues': ['NONE', 'UPDATED_OLD', 'UPDATED_NEW'] },
       },
     });

@@ -35,11 +35,9 @@ async function row(caller: { clientId: string; connectionId: string }): Promise<
   return Item ?? {};
 }
 
-/** The row's frame counts, leaving out the zero a report writes for an absent previous window. */
+/** The row's frame count: the window counted, its count and the one before's (absent before the first report). */
 const windowCounts = (item: Record<string, unknown>) =>
-  Object.entries(item)
-    .filter(([name, value]) => /^f\d+$/.test(name) && value !== 0)
-    .map(([, value]) => value);
+  item.fw === undefined ? [] : [item.fp, item.fc].filter((count) => count !== 0);
 
 // A fixed instant at the start of a window, so that no test straddles two windows by chance.
 const windowStart = (windowMs: number) => Math.ceil(Date.now() / windowMs) * windowMs;
@@ -85,12 +83,51 @@ describe('the per-connection frame limit', () => {
     expect(windowCounts(await row(caller))).toEqual([12]);
   });
 
-  it('keeps two windows on the row, removing the older ones as it goes', async () => {
-    const limiter = new FrameLimiter({ perSecond: 1, burst: 1 }, report);
+  it('keeps the count in three attributes of the row however many windows pass, and forgets an idle gap', async () => {
+    // Two frames per 2 s window, reported one by one: one frame at the start of each window fits.
+    const limiter = new FrameLimiter({ perSecond: 1, burst: 2 }, report);
     const caller = await connection();
-    const t0 = windowStart(1_000);
-    for (let w = 0; w < 4; w++) await limiter.admit(caller, t0 + w * 1_000);
+    const t0 = windowStart(2_000);
+    for (let w = 0; w < 4; w++) expect(await limiter.admit(caller, t0 + w * 2_000)).toEqual({ ok: true });
     expect(windowCounts(await row(caller))).toEqual([1, 1]);
+    // Five windows later: nothing of before counts.
+    expect(await limiter.admit(caller, t0 + 16_000)).toEqual({ ok: true });
+    const item = await row(caller);
+    expect(windowCounts(item)).toEqual([1]);
+    expect(Object.keys(item).sort()).toEqual([
+      'clientId',
+      'connectedAt',
+      'connectionId',
+      'expiresAt',
+      'fc',
+      'fp',
+      'fw',
+    ]);
+  });
+
+  it('lets a client that waits out each hint through at about the limit, with about a write per tenth of a burst', async () => {
+    const limiter = new FrameLimiter({ perSecond: 100, burst: 200 }, report);
+    const caller = await connection();
+    const t0 = windowStart(2_000);
+    let now = t0;
+    let admitted = 0;
+    let refused = 0;
+    // Ten seconds of a client that sends as fast as it may, waiting each retryAfterMs it is given.
+    while (now < t0 + 10_000) {
+      const result = await limiter.admit(caller, now);
+      if (result.ok) {
+        admitted += 1;
+        now += 1;
+      } else {
+        refused += 1;
+        now += result.retryAfterMs;
+      }
+    }
+    // At most 200 in any 2 s: about 1,000 in ten seconds, a little less for the frame each block costs and the
+    // sliding window's estimate. (Waiting only for room for one frame let 598 through, with 401 refusals.)
+    expect(admitted).toBeGreaterThan(900);
+    expect(admitted).toBeLessThanOrEqual(1_210);
+    expect(refused).toBeLessThan(admitted / 10);
   });
 
   it('lets frames through when the connection has no row to count on (closed, or never recorded)', async () => {

@@ -29,9 +29,9 @@ const LEASING = ['Query', 'UpdateItem', 'DeleteItem'];
 const JOBS_INDEX = { jobs: ['byOrder'] };
 const PUSHES_JOBS = { send: ['pushQueue'] as Queue[], connections: ['POST'], indexes: JOBS_INDEX };
 
-/** A frame route also counts the connection's frames on its row: an update of the `f<window>` attributes only. */
+/** A frame route also counts the connection's frames on its row: an update of the count's attributes only. */
 function framed(needs: Needs): Needs {
-  return { ...needs, updateOnly: { ...needs.updateOnly, connections: ['f*'] } };
+  return { ...needs, updateOnly: { ...needs.updateOnly, connections: ['fw', 'fc', 'fp'] } };
 }
 
 const NEEDS: Record<HandlerName, Needs> = {
@@ -128,7 +128,7 @@ describe('IAM: least privilege', () => {
         ),
         ...Object.entries(needs.updateOnly ?? {}).map(([table, attributes]) => {
           const condition = {
-            'ForAllValues:StringLike': { 'dynamodb:Attributes': [...KEYS[table as Table], ...attributes] },
+            'ForAllValues:StringEquals': { 'dynamodb:Attributes': [...KEYS[table as Table], ...attributes] },
             StringEqualsIfExists: { 'dynamodb:ReturnValues': ['NONE', 'UPDATED_OLD', 'UPDATED_NEW'] },
           };
           return `dynamodb:UpdateItem @ ${tableArn(table as Table)} if ${JSON.stringify(condition)}`;
