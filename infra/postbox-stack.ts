@@ -504,8 +504,8 @@ export class PostboxStack extends Stack {
       },
     })
       .bindTable('SUBSCRIPTIONS_TABLE', subscriptions, { actions: ['Query'] })
-      // A connection found Gone is removed.
-      .bindTable('CONNECTIONS_TABLE', connections, { actions: ['Query', 'DeleteItem'] })
+      // A connection found Gone is removed; one whose push failed is held (functions/lib/connections.ts).
+      .bindTable('CONNECTIONS_TABLE', connections, { actions: ['Query', 'DeleteItem'], updateOnly: ['held'] })
       .bindTable('INBOX_TABLE', inbox, { actions: ['BatchWriteItem'] })
       .bindTable('PROCESSED_TABLE', processed, { actions: ['BatchGetItem', 'BatchWriteItem'] });
     this.messageQueue.addConsumer(deliver.function, props.delivery);
@@ -521,7 +521,8 @@ export class PostboxStack extends Stack {
       // Inbox pages deliver could not write are written here (PutItem), then pushed to the recipient's live
       // connections; catch-ups trim and record attempts as replay does.
       .bindTable('INBOX_TABLE', inbox, { actions: ['Query', 'PutItem', 'UpdateItem', 'DeleteItem'] })
-      .bindTable('CONNECTIONS_TABLE', connections, { actions: ['Query'] })
+      // A held connection's check reads the hold's count and releases it.
+      .bindTable('CONNECTIONS_TABLE', connections, { actions: ['Query', 'GetItem'], updateOnly: ['held'] })
       // Lease deadlines read their jobs and consumers in batches, then end leases and offer jobs again.
       .bindTable('JOBS_TABLE', jobs, jobsAccess('BatchGetItem', ...leasing));
     for (const [name, value] of Object.entries(workQueues))

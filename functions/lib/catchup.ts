@@ -20,6 +20,8 @@ export interface CatchUpResult {
   gone: boolean;
   /** Messages dropped because the inbox was over its cap, for `synced` to tell. */
   dropped: number;
+  /** The `seq` of the last message sent, if any. */
+  last?: string;
 }
 
 /** Messages pushed per round: enough to fill frames, few enough that one connection does not hold a large inbox. */
@@ -38,6 +40,7 @@ export async function catchUp(
 ): Promise<CatchUpResult> {
   const dropped = options.cap === undefined ? 0 : await trimInbox(inboxTable, clientId, options.cap);
   let count = 0;
+  let last: string | undefined;
   let chunk: PendingPage[] = [];
   const flush = async (): Promise<boolean> => {
     const pages = chunk.map(({ start, messages, attempt }) => ({
@@ -56,6 +59,7 @@ export async function catchUp(
     });
     await Promise.all(sentPages.map(({ start, attempt }) => recordAttempt(inboxTable, clientId, start, attempt)));
     count += sent;
+    if (sent > 0) last = items[sent - 1]?.message.seq;
     return gone;
   };
   let queued = 0;
@@ -66,9 +70,9 @@ export async function catchUp(
     queued += pending.messages.length;
     if (queued >= CHUNK) {
       queued = 0;
-      if (await flush()) return { count, gone: true, dropped };
+      if (await flush()) return { count, gone: true, dropped, last };
     }
   }
-  if (chunk.length > 0 && (await flush())) return { count, gone: true, dropped };
-  return { count, gone: false, dropped };
+  if (chunk.length > 0 && (await flush())) return { count, gone: true, dropped, last };
+  return { count, gone: false, dropped, last };
 }

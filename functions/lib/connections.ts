@@ -1,11 +1,14 @@
-import { DeleteCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
+import { DeleteCommand, GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
 import { dynamo } from './clients.js';
 import { queryItems } from './query.js';
+import { updateIfStill } from './update.js';
 
 export interface Connection {
   clientId: string;
   connectionId: string;
   connectedAt: number;
+  /** Present while the connection is held (see holdConnection): the count of holds and skipped pushes so far. */
+  held?: number;
 }
 
 /** Records a live connection; it expires by itself a little after API Gateway's 2-hour cap in case $disconnect never comes. */
@@ -61,7 +64,59 @@ export async function connectionsOf(table: string, clientId: string, now = Date.
       clientId: item.clientId as string,
       connectionId: item.connectionId as string,
       connectedAt: item.connectedAt as number,
+      ...(typeof item.held === 'number' && { held: item.held }),
     });
   }
   return connections;
+}
+
+/**
+ * Holds a connection's live pushes, after a push to it failed: until the check that follows has pushed it
+ * everything pending, oldest first, deliver pushes it nothing and counts what it skipped instead, so a publisher's
+ * next message cannot overtake the one that failed. `whileHeld` counts a skipped push; it returns false, and
+ * counts nothing, when the check released the connection meanwhile (the caller then pushes as usual). Returns false
+ * too when the connection is no longer recorded.
+ */
+export async function holdConnection(table: string, connection: Connection, whileHeld = false): Promise<boolean> {
+  const updated = await updateIfStill({
+    TableName: table,
+    Key: { clientId: connection.clientId, connectionId: connection.connectionId },
+    UpdateExpression: 'ADD held :one',
+    ConditionExpression: whileHeld ? 'attribute_exists(held)' : 'attribute_exists(connectionId)',
+    ExpressionAttributeValues: { ':one': 1 },
+  });
+  return updated !== undefined;
+}
+
+/** The connection's hold count (strongly consistent), or undefined when it is not held or no longer recorded. */
+export async function heldCount(table: string, clientId: string, connectionId: string): Promise<number | undefined> {
+  const { Item } = await dynamo.send(
+    new GetCommand({
+      TableName: table,
+      Key: { clientId, connectionId },
+      ProjectionExpression: 'held',
+      ConsistentRead: true,
+    }),
+  );
+  return typeof Item?.held === 'number' ? Item.held : undefined;
+}
+
+/**
+ * Ends a hold, if its count is still `count`: a deliver that skipped a push since has written a page the caller's
+ * catch-up may not have read, and the caller must catch up again. Without `count`, ends it whatever it is.
+ */
+export async function releaseConnection(
+  table: string,
+  clientId: string,
+  connectionId: string,
+  count?: number,
+): Promise<boolean> {
+  const released = await updateIfStill({
+    TableName: table,
+    Key: { clientId, connectionId },
+    UpdateExpression: 'REMOVE held',
+    ConditionExpression: count === undefined ? 'attribute_exists(held)' : 'held = :count',
+    ...(count !== undefined && { ExpressionAttributeValues: { ':count': count } }),
+  });
+  return released !== undefined;
 }

@@ -1,6 +1,6 @@
 import { performance } from 'node:perf_hooks';
 import { batchWriteSettled } from './batch.js';
-import { type Connection, connectionsOf, removeStaleConnection } from './connections.js';
+import { type Connection, connectionsOf, holdConnection, removeStaleConnection } from './connections.js';
 import { type Page, pageItem, pagesOf, positionOf, positionsOf } from './inbox.js';
 import { logger } from './logger.js';
 import { behind, deliveredBefore, markDelivered, type Watermark } from './processed.js';
@@ -59,7 +59,8 @@ type RecordInfo = { from: string; sequenceNumber?: string; lastSeq: string };
  *    if the writes took longer, the connections are looked up again after them;
  * 4. the pushes, one connection's messages in order in as few frames as fit, beside the new watermarks;
  * 5. a check per pushed connection after the ack deadline (or a second after a failed push), which pushes again
- *    what the connection has not acked by then.
+ *    what the connection has not acked by then. A failed push also holds the connection: later batches push it
+ *    nothing until that check has pushed everything pending, so nothing overtakes what failed.
  *
  * A publisher's record that fails makes its later records in the batch fail too, unpushed, so its messages never
  * reach a live connection out of order.
@@ -310,6 +311,8 @@ async function pushAll(
     [...outgoing.values()].map(async ({ connection, messages }) => {
       const { clientId, connectionId, connectedAt } = connection;
       const target = { clientId, connectionId, connectedAt, upTo: maxSeq(messages) };
+      // Its held check pushes these after what failed, in order (holdConnection).
+      if (connection.held !== undefined && (await skipHeld(connection, config))) return;
       try {
         const items = messages.map((message) => ({ message, attempt: 1 }));
         const { gone } = await pushMessages(config.callbackUrl, connectionId, items);
@@ -317,12 +320,31 @@ async function pushAll(
         // A young connection is most likely still in $connect; its catch-up will read what was written here.
         else await removeStaleConnection(config.connectionsTable, connection, config.goneGraceMs);
       } catch (err) {
-        logger.warn('push failed; trying again shortly', { connectionId, error: err as Error });
-        checks.retry.push(target);
+        logger.warn('push failed; holding the connection and trying again shortly', {
+          connectionId,
+          error: err as Error,
+        });
+        const held = await holdConnection(config.connectionsTable, connection).catch((holdErr: unknown) => {
+          // Unheld, the check still brings what failed, but a later message may overtake it.
+          logger.error('connection not held', { connectionId, error: holdErr as Error });
+          return false;
+        });
+        checks.retry.push(held ? { ...target, held: 0 } : target);
       }
     }),
   );
   return checks;
+}
+
+/** Whether a push to a held connection is to be skipped: counted, while the connection is still held. */
+async function skipHeld(connection: Connection, config: DeliverConfig): Promise<boolean> {
+  try {
+    return await holdConnection(config.connectionsTable, connection, true);
+  } catch (err) {
+    // Pushed as usual: it may overtake what the held check brings, but it does not wait.
+    logger.error('skipped push not counted', { connectionId: connection.connectionId, error: err as Error });
+    return false;
+  }
 }
 
 async function scheduleChecks({ deadline, retry }: Checks, config: DeliverConfig): Promise<void> {

@@ -17,6 +17,11 @@ const pushTarget = z.object({
   connectionId: z.string(),
   connectedAt: z.number().optional(),
   upTo: z.string().optional(),
+  /**
+   * A check after a failed push that held the connection (connections.ts, holdConnection): it pushes everything
+   * pending, whatever `upTo`, then releases the connection. The number is how many of its passes failed so far.
+   */
+  held: z.number().int().nonnegative().optional(),
 });
 export type PushTarget = z.infer<typeof pushTarget>;
 

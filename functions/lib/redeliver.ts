@@ -1,7 +1,7 @@
 import { PutCommand } from '@aws-sdk/lib-dynamodb';
 import { catchUp } from './catchup.js';
 import { dynamo } from './clients.js';
-import { connectionsOf } from './connections.js';
+import { connectionsOf, heldCount, releaseConnection } from './connections.js';
 import { type Page, pageItem } from './inbox.js';
 import { checkLeases, type JobsConfig, readyTimer, reportQueue } from './jobs.js';
 import { logger } from './logger.js';
@@ -72,7 +72,11 @@ export async function redeliverBatch(records: PushRecord[], config: RedeliverCon
         } else if (body.kind === 'watch') {
           await reportQueue(config.jobs, body.queue, body.at);
         } else {
-          const results = await Promise.all(body.targets.map((target) => recheck(target, config)));
+          const results = await Promise.all(
+            body.targets.map((target) =>
+              target.held === undefined ? recheck(target, config) : release(target, config),
+            ),
+          );
           again.push(...results.filter((t): t is PushTarget => t !== undefined));
         }
       } catch (err) {
@@ -122,6 +126,53 @@ async function recheck(target: PushTarget, config: RedeliverConfig): Promise<Pus
   });
   if (count > 0) logger.info('pushed again', { clientId, connectionId, count, gone });
   return count > 0 && !gone ? target : undefined;
+}
+
+/** A held check passes over the inbox again at most this often before it waits a second and starts over. */
+const RELEASE_ROUNDS = 3;
+/** A held check whose push failed tries again this soon (as deliver's retry after a failed push). */
+const HELD_RETRY_SECONDS = 1;
+
+/**
+ * A check after a failed push that held the connection: pushes everything pending, oldest first, then releases the
+ * connection, unless a deliver skipped a push meanwhile (the hold's count moved), in which case it passes again.
+ * A pass whose push fails holds on and tries again a second later, `maxAttempts` times in all; then it releases the
+ * connection and what is pending waits for the next connect, as any message sent that often does. Returns the
+ * target to check after the ack deadline when it pushed anything.
+ */
+async function release(target: PushTarget, config: RedeliverConfig): Promise<PushTarget | undefined> {
+  const { clientId, connectionId, connectedAt } = target;
+  const tries = target.held ?? 0;
+  let pushed: string | undefined;
+  for (let round = 0; round < RELEASE_ROUNDS; round++) {
+    const count = await heldCount(config.connectionsTable, clientId, connectionId);
+    // Released by another check of the same connection, or closed: a plain check of what this one was for.
+    if (count === undefined) return recheck({ clientId, connectionId, connectedAt, upTo: target.upTo }, config);
+    let result: Awaited<ReturnType<typeof catchUp>>;
+    try {
+      result = await catchUp(config.inboxTable, config.callbackUrl, clientId, connectionId, {
+        maxAttempts: config.maxAttempts,
+      });
+    } catch (err) {
+      if (tries + 1 >= config.maxAttempts) {
+        logger.warn('held connection released after failed pushes', { clientId, connectionId, error: err as Error });
+        await releaseConnection(config.connectionsTable, clientId, connectionId);
+        return undefined;
+      }
+      logger.warn('held push failed; trying again shortly', { clientId, connectionId, error: err as Error });
+      await enqueueChecks(config.pushQueueUrl, [{ ...target, held: tries + 1 }], HELD_RETRY_SECONDS);
+      return undefined;
+    }
+    pushed = result.last ?? pushed;
+    if (result.gone) return undefined;
+    if (await releaseConnection(config.connectionsTable, clientId, connectionId, count)) {
+      logger.info('held connection released', { clientId, connectionId, rounds: round + 1 });
+      return pushed === undefined ? undefined : { clientId, connectionId, connectedAt, upTo: pushed };
+    }
+  }
+  // A publisher keeps outpacing the passes: start over shortly, still held.
+  await enqueueChecks(config.pushQueueUrl, [target], HELD_RETRY_SECONDS);
+  return undefined;
 }
 
 /** Writes a page deliver could not; returns the connections to check after the ack deadline. */

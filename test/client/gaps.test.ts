@@ -88,4 +88,27 @@ describe('gaps', () => {
     expect(got.messages).toHaveLength(6);
     expect(replays() - before).toBe(1);
   });
+
+  it('a message whose every push failed is not overtaken by the publisher’s next ones: the server holds them', async () => {
+    const alice = await postbox.connect('h-alice');
+    const bob = connect(postbox.local.url, { getToken: () => mintToken(postbox.secret, 'h-bob', '10m') });
+    clients.push(bob);
+    const got = new Received<{ n: number }>();
+    await bob.subscribe('h-topic', got.handler);
+    await bob.synced();
+    const connectionId = await connectionOf('h-bob');
+
+    // The first message's only frame is refused: nothing of it reaches the SDK, which so sees no gap. Its
+    // publisher's next messages come while deliver's re-push is still a second away.
+    postbox.local.faults.failPosts({ connectionId, times: 1, error: () => new ForbiddenError() });
+    const ids: string[] = [];
+    for (let n = 0; n < 4; n++) {
+      const accepted = await alice.request({ action: 'publish', topic: 'h-topic', payload: { n } });
+      ids.push(accepted.id as string);
+    }
+
+    await got.until(4);
+    expect(got.messages.map((m) => m.payload.n)).toEqual([0, 1, 2, 3]);
+    expect(got.messages.map((m) => m.id)).toEqual(ids);
+  });
 });

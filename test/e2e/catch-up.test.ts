@@ -195,6 +195,29 @@ describe('the catch-up contract', () => {
     expect(driver.ws.socket.readyState).toBe(driver.ws.socket.OPEN);
     expect(postbox.local.spy.events({ kind: 'connect' }).filter((e) => e.clientId === 'flaky-driver')).toHaveLength(1);
   });
+
+  it('lets nothing overtake a message whose push failed: the publisher’s next ones come after it, on the wire', async () => {
+    const vendor = await postbox.connect('held-vendor');
+    const driver = await postbox.connect('held-driver');
+    await driver.frameOf('synced');
+    const connect = postbox.local.spy.events({ kind: 'connect' }).find((e) => e.clientId === 'held-driver');
+    expect(connect?.connectionId).toEqual(expect.any(String));
+    postbox.local.faults.failPosts({ connectionId: connect?.connectionId, times: 3 });
+    const ids: string[] = [];
+    for (let n = 1; n <= 5; n++)
+      ids.push((await vendor.request({ action: 'send', to: 'held-driver', payload: { n } })).id as string);
+
+    // A raw client that keeps the first copy of each id, as the README's contract says.
+    const firsts = async () => {
+      const seen = new Set<string>();
+      for (const m of driver.messages()) seen.add(m.id as string);
+      return [...seen];
+    };
+    await expect.poll(firsts, { timeout: 10_000 }).toHaveLength(5);
+    expect(await firsts()).toEqual(ids);
+    expect(driver.messages().map(orderOf).slice(0, 5)).toEqual([1, 2, 3, 4, 5]);
+    expect(driver.ws.socket.readyState).toBe(driver.ws.socket.OPEN);
+  });
 });
 
 describe('the ack deadline', () => {

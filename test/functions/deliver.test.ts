@@ -14,6 +14,7 @@ import { positionOf } from '../../functions/lib/inbox.js';
 import { SEQ_PATTERN } from '../../functions/lib/protocol.js';
 import { groupOf } from '../../functions/lib/queue.js';
 import { mintToken } from '../../functions/lib/token.js';
+import { ForbiddenError } from '../../local/gateway/errors.js';
 import { type Backend, startBackend } from '../helpers/backend.js';
 import { type Frame, TestClient } from '../helpers/client.js';
 import { lambdaContext, receiveEvent } from '../helpers/events.js';
@@ -90,6 +91,12 @@ async function connectionsOf(clientId: string): Promise<Connection[]> {
     connectionId: row.connectionId as string,
     connectedAt: row.connectedAt as number,
   }));
+}
+
+/** The hold count on a connection's row (functions/lib/connections.ts), undefined when it is not held. */
+async function heldOf(connection: Connection): Promise<number | undefined> {
+  const rows = await backend.rowsOf('CONNECTIONS_TABLE', connection.clientId);
+  return rows.find((row) => row.connectionId === connection.connectionId)?.held as number | undefined;
 }
 
 // ── Inbox ──
@@ -639,10 +646,69 @@ describe('deliver', () => {
     // Due a second later: well before the ack deadline's check would be.
     const retry = await takePush(checkFor('throttled'), ACK_DEADLINE_SECONDS * 1000 - 500);
     const seq = (await inboxOf('throttled'))[0]?.seq;
-    expect(retry.map(bodyOf)).toEqual([{ kind: 'check', targets: [{ ...connection, upTo: seq }] }]);
+    // The check is a held one: the connection's row says so until the check has pushed what is pending.
+    expect(retry.map(bodyOf)).toEqual([{ kind: 'check', targets: [{ ...connection, upTo: seq, held: 0 }] }]);
+    expect(await heldOf(connection)).toBe(1);
     expect(client.messages()).toEqual([]);
     expect((await redeliver(retry)).batchItemFailures).toEqual([]);
     expect(await client.receive(1, 5_000)).toEqual([expect.objectContaining({ id, attempt: 2 })]);
+    expect(await heldOf(connection)).toBeUndefined();
+  });
+
+  it('holds a connection whose push failed: its publisher’s next messages wait, then come after it, in order', async () => {
+    const { client, connection } = await connect('held');
+    gateway.faults.failPosts({ connectionId: connection.connectionId, times: 3 });
+    const first = await sendTo('held-pub', 'held', 'one');
+    await deliverAll();
+    // The same publisher's next message is written but not pushed live: it would overtake the first.
+    const second = await sendTo('held-pub', 'held', 'two');
+    await deliverAll();
+    expect(client.messages()).toEqual([]);
+    expect(await heldOf(connection)).toBe(2);
+
+    // The check's push is slow; a third message comes meanwhile, skipped and counted, so the check cannot release
+    // the connection after its first pass (it may not have read the third's page) and passes again.
+    const retry = await takePush(checkFor('held'), ACK_DEADLINE_SECONDS * 1000 - 500);
+    gateway.faults.delayPosts({ connectionId: connection.connectionId, ms: 1_000 });
+    const pass = redeliver(retry);
+    const third = await sendTo('held-pub', 'held', 'three');
+    await deliverAll();
+    expect((await pass).batchItemFailures).toEqual([]);
+    await expect.poll(() => new Set(client.messages().map((f) => f.id)).size, { timeout: 5_000 }).toBe(3);
+    expect([...new Set(client.messages().map((f) => f.id))]).toEqual([first, second, third]);
+    expect(await heldOf(connection)).toBeUndefined();
+
+    // Released: the next message goes out live at once, and the ack deadline's check covers what the pass pushed.
+    const fourth = await sendTo('held-pub', 'held', 'four');
+    await deliverAll();
+    expect(client.messages().at(-1)).toMatchObject({ id: fourth, attempt: 1 });
+    const checks = await takePush(checkFor('held'), ACK_DEADLINE_SECONDS * 1000 + 2_000, (found) => found.length >= 2);
+    const upTos = checks.flatMap((r) => targetsOf(bodyOf(r))).map((t) => t.upTo);
+    expect(upTos).toContain((await inboxOf('held')).find((m) => m.id === third)?.seq);
+  });
+
+  it('releases a held connection whose pushes keep failing after MAX_ATTEMPTS passes, a second apart', async () => {
+    const { client, connection } = await connect('held-broken');
+    // 403 is not retried by the AWS SDK: one post, one failed push. Deliver's, then every pass's.
+    gateway.faults.failPosts({
+      connectionId: connection.connectionId,
+      times: 1 + MAX_ATTEMPTS,
+      error: () => new ForbiddenError(),
+    });
+    const first = await sendTo('held-broken-pub', 'held-broken', 'one');
+    await deliverAll();
+    for (let pass = 0; pass < MAX_ATTEMPTS; pass++) {
+      const [check] = await takePush(checkFor('held-broken'), 3_000);
+      expect(targetsOf(bodyOf(check as SQSRecord))).toEqual([expect.objectContaining({ held: pass })]);
+      expect((await redeliver([check as SQSRecord])).batchItemFailures).toEqual([]);
+    }
+    expect(await heldOf(connection)).toBeUndefined();
+    // No further pass: the message waits in the inbox for the next connect; later messages are pushed live again.
+    expect(await takePush(checkFor('held-broken'), 2_000)).toEqual([]);
+    expect((await inboxOf('held-broken')).map((m) => m.id)).toEqual([first]);
+    const second = await sendTo('held-broken-pub', 'held-broken', 'two');
+    await deliverAll();
+    expect(await client.receive(1, 5_000)).toEqual([expect.objectContaining({ id: second, attempt: 1 })]);
   });
 
   it('pushes one publisher’s messages of one batch to a connection in batch order, in one messages frame', async () => {

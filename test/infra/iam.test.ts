@@ -64,6 +64,7 @@ const NEEDS: Record<HandlerName, Needs> = {
       inbox: ['BatchWriteItem'],
       processed: ['BatchGetItem', 'BatchWriteItem'],
     },
+    updateOnly: { connections: ['held'] },
     consumes: 'queue',
     send: ['pushQueue'],
     connections: ['POST'],
@@ -71,9 +72,10 @@ const NEEDS: Record<HandlerName, Needs> = {
   redeliver: {
     tables: {
       inbox: ['Query', 'PutItem', 'UpdateItem', 'DeleteItem'],
-      connections: ['Query'],
+      connections: ['Query', 'GetItem'],
       jobs: ['BatchGetItem', ...LEASING],
     },
+    updateOnly: { connections: ['held'] },
     consumes: 'pushQueue',
     ...PUSHES_JOBS,
   },
