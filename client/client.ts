@@ -107,8 +107,8 @@ export class PostboxClient extends Emitter<ClientEvents> {
   readonly #requests = new Map<string, Request>();
   readonly #outbox = new Outbox();
   readonly #acks: string[] = [];
-  /** Refs of ack frames not yet answered, so close() can wait for them. */
-  readonly #acksInFlight = new Set<string>();
+  /** Ack frames not yet answered, by ref, with their seqs: close() waits for them; a RateLimited one goes again. */
+  readonly #acksInFlight = new Map<string, string[]>();
   #acksSettled: (() => void) | undefined;
   readonly #consumers = new Map<string, { consumer: Consumer; active: boolean }>();
   readonly #inbox: Inbox;
@@ -350,8 +350,14 @@ export class PostboxClient extends Emitter<ClientEvents> {
         this.emit('synced', { count: frame.count, dropped: frame.dropped ?? 0 });
         break;
     }
-    if (frame.ref !== undefined && this.#acksInFlight.delete(frame.ref)) {
-      if (frame.type === 'error') this.#report(PostboxError.fromFrame(frame));
+    const acked = frame.ref === undefined ? undefined : this.#acksInFlight.get(frame.ref);
+    if (acked && frame.ref !== undefined) {
+      this.#acksInFlight.delete(frame.ref);
+      // Refused for the connection's frame rate: the same seqs go again after the hint, not as an error for the
+      // app, and not left to the server's re-push (which would cost more frames than the ack).
+      if (frame.type === 'error' && frame.code === 'RateLimited' && this.#state !== 'closed')
+        this.#ackLater(acked, frame.retryAfterMs);
+      else if (frame.type === 'error') this.#report(PostboxError.fromFrame(frame));
       if (this.#acksInFlight.size === 0) this.#acksSettled?.();
       return;
     }
@@ -491,9 +497,17 @@ export class PostboxClient extends Emitter<ClientEvents> {
     // Acks are by seq, for the client and not the connection: those made offline go out on the next one.
     while (this.#open && this.#acks.length > 0) {
       const ref = `a${++this.#refs}`;
-      this.#acksInFlight.add(ref);
-      this.#write({ action: 'ack', seqs: this.#acks.splice(0, ACK_BATCH), ref });
+      const seqs = this.#acks.splice(0, ACK_BATCH);
+      this.#acksInFlight.set(ref, seqs);
+      this.#write({ action: 'ack', seqs, ref });
     }
+  }
+
+  /** Puts refused acks back, first, and sends them when the server's hint says the connection has room again. */
+  #ackLater(seqs: string[], retryAfterMs = ACK_DELAY_MS): void {
+    this.#acks.unshift(...seqs);
+    this.#clock.clearTimeout(this.#timers.acks);
+    this.#timers.acks = this.#clock.setTimeout(() => this.#flushAcks(), Math.max(retryAfterMs, ACK_DELAY_MS));
   }
 
   /** Arms the gap timer while a page is missing messages: when it has stalled for gapMs, a replay fills it. */
