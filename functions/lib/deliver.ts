@@ -1,6 +1,12 @@
 import { performance } from 'node:perf_hooks';
 import { batchWriteSettled } from './batch.js';
-import { type Connection, connectionsOf, holdConnection, removeStaleConnection } from './connections.js';
+import {
+  type Connection,
+  connectionsOf,
+  holdConnection,
+  releaseConnection,
+  removeStaleConnection,
+} from './connections.js';
 import { type Page, pageItem, pagesOf, positionOf, positionsOf } from './inbox.js';
 import { logger } from './logger.js';
 import { behind, deliveredBefore, markDelivered, type Watermark } from './processed.js';
@@ -348,15 +354,24 @@ async function skipHeld(connection: Connection, config: DeliverConfig): Promise<
 }
 
 async function scheduleChecks({ deadline, retry }: Checks, config: DeliverConfig): Promise<void> {
-  try {
-    await Promise.all([
-      deadline.length > 0 && enqueueChecks(config.pushQueueUrl, deadline, config.ackDeadlineSeconds),
-      retry.length > 0 && enqueueChecks(config.pushQueueUrl, retry, RETRY_DELAY_SECONDS),
-    ]);
-  } catch (err) {
-    // The messages are in the inboxes: without the check they wait for the client's next connect or replay.
-    logger.error('checks not scheduled', err as Error);
-  }
+  // The messages are in the inboxes: without the check they wait for the client's next connect or replay.
+  const [deadlines, retries] = await Promise.allSettled([
+    deadline.length > 0 && enqueueChecks(config.pushQueueUrl, deadline, config.ackDeadlineSeconds),
+    retry.length > 0 && enqueueChecks(config.pushQueueUrl, retry, RETRY_DELAY_SECONDS),
+  ]);
+  if (deadlines.status === 'rejected') logger.error('checks not scheduled', deadlines.reason as Error);
+  if (retries.status === 'fulfilled') return;
+  logger.error('checks after failed pushes not scheduled', retries.reason as Error);
+  // No check will release these: left held, they would get nothing live until they reconnect.
+  await Promise.all(
+    retry
+      .filter((target) => target.held !== undefined)
+      .map(({ clientId, connectionId }) =>
+        releaseConnection(config.connectionsTable, clientId, connectionId).catch((err: unknown) =>
+          logger.error('held connection not released', { connectionId, error: err as Error }),
+        ),
+      ),
+  );
 }
 
 /** The latest position (they sort as text, which Math.max cannot compare). */

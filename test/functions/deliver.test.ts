@@ -10,6 +10,7 @@ import {
 import type { SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { dynamo } from '../../functions/lib/clients.js';
+import { deliverBatch } from '../../functions/lib/deliver.js';
 import { positionOf } from '../../functions/lib/inbox.js';
 import { SEQ_PATTERN } from '../../functions/lib/protocol.js';
 import { groupOf } from '../../functions/lib/queue.js';
@@ -685,6 +686,37 @@ describe('deliver', () => {
     const checks = await takePush(checkFor('held'), ACK_DEADLINE_SECONDS * 1000 + 2_000, (found) => found.length >= 2);
     const upTos = checks.flatMap((r) => targetsOf(bodyOf(r))).map((t) => t.upTo);
     expect(upTos).toContain((await inboxOf('held')).find((m) => m.id === third)?.seq);
+  });
+
+  it('releases the connection at once when the check after its failed push cannot be scheduled', async () => {
+    const { client, connection } = await connect('held-unchecked');
+    gateway.faults.failPosts({ connectionId: connection.connectionId, times: 1, error: () => new ForbiddenError() });
+    await sendTo('held-unchecked-pub', 'held-unchecked', 'one');
+    const event = await receiveEvent(backend.clients.sqs, ingestUrl(), 1);
+    const env = backend.env;
+    // The push queue is missing: SendMessageBatch fails as it would for a queue deleted under the stack.
+    const failed = await deliverBatch(
+      event.Records.map((r) => ({ messageId: r.messageId, body: r.body, attributes: r.attributes })),
+      {
+        subscriptionsTable: env.SUBSCRIPTIONS_TABLE as string,
+        connectionsTable: env.CONNECTIONS_TABLE as string,
+        inboxTable: env.INBOX_TABLE as string,
+        processedTable: env.PROCESSED_TABLE as string,
+        callbackUrl: process.env.CALLBACK_URL as string,
+        pushQueueUrl: `${pushUrl()}-missing`,
+        ackDeadlineSeconds: ACK_DEADLINE_SECONDS,
+        messageTtlSeconds: 3_600,
+        processedTtlSeconds: 3_600,
+        goneGraceMs: 30_000,
+      },
+    );
+    expect(failed).toEqual([]);
+    await deleteRecords(ingestUrl(), event.Records);
+    // Not held: no check would ever release it, and later messages would wait for a reconnect.
+    expect(await heldOf(connection)).toBeUndefined();
+    const second = await sendTo('held-unchecked-pub', 'held-unchecked', 'two');
+    await deliverAll();
+    expect(await client.receive(1, 5_000)).toEqual([expect.objectContaining({ id: second, attempt: 1 })]);
   });
 
   it('releases a held connection whose pushes keep failing after MAX_ATTEMPTS passes, a second apart', async () => {
