@@ -38,10 +38,11 @@ describe.skipIf(!oldNode)(
     });
     afterAll(() => postbox?.stop());
 
-    it('subscribes and publishes through the ws fallback, and every message arrives once, in order', async () => {
+    it('imports the built entry with no loader, subscribes and publishes through the ws fallback, each message once, in order', async () => {
       const { stdout } = await run(
         oldNode?.path as string,
-        ['--import', 'tsx', join('test', 'client', 'fixtures', 'node20-client.ts')],
+        // No loader: plain Node resolves `postbox/client` to the built entry, client/dist/node.js.
+        [join('test', 'client', 'fixtures', 'node20-client.mjs')],
         {
           cwd: process.cwd(),
           timeout: 60_000,
