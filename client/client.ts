@@ -76,6 +76,7 @@ const CLOSE_NORMAL = 1000;
 const CLOSE_NO_REPLY = 4000;
 const ACK_BATCH = 100;
 const ACK_DELAY_MS = 20;
+const HEARTBEAT_REF = 'heartbeat';
 const ACK_WAIT_MS = 2_000;
 const CLOSE_WAIT_MS = 2_000;
 /** Replays one after another are this far apart at least, doubling up to REPLAY_MAX_SPACING_MS. */
@@ -350,6 +351,8 @@ export class PostboxClient extends Emitter<ClientEvents> {
         this.emit('synced', { count: frame.count, dropped: frame.dropped ?? 0 });
         break;
     }
+    // A stack without the heartbeat route refused it: the frame still proved the path alive, and is no app error.
+    if (frame.ref === HEARTBEAT_REF) return;
     const acked = frame.ref === undefined ? undefined : this.#acksInFlight.get(frame.ref);
     if (acked && frame.ref !== undefined) {
       this.#acksInFlight.delete(frame.ref);
@@ -556,8 +559,9 @@ export class PostboxClient extends Emitter<ClientEvents> {
       const idle = this.#clock.now() - this.#lastSent;
       if (idle >= this.#heartbeatMs) {
         // API Gateway answers it by itself ({"type":"heartbeat"}, a MOCK route: no Lambda), without a ref, which a
-        // MOCK integration cannot see. Any frame proves the path alive; none within replyTimeoutMs drops it.
-        this.#write({ action: 'heartbeat' });
+        // MOCK integration cannot see. Any frame proves the path alive; none within replyTimeoutMs drops it. The
+        // ref is for a stack deployed before the route: its $default answers UnknownAction with it.
+        this.#write({ action: 'heartbeat', ref: HEARTBEAT_REF });
         this.#timers.alive ??= this.#clock.setTimeout(
           () => this.#drop(CLOSE_NO_REPLY, 'no reply', false),
           this.#replyTimeoutMs,

@@ -1,5 +1,6 @@
-import { connect, type PostboxClient, type PostboxError } from 'postbox/client';
+import { connect, type PostboxClient, type PostboxError, type WebSocketConstructor } from 'postbox/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { WebSocket } from 'ws';
 import { mintToken } from '../../functions/lib/token.js';
 import { type Postbox, startPostbox } from '../helpers/local.js';
 
@@ -83,5 +84,32 @@ describe('the heartbeat route', () => {
     expect({ errors, disconnects, state: bob.state }).toEqual({ errors: [], disconnects: [], state: 'synced' });
     expect(postbox.local.spy.events({ kind: 'disconnect', connectionId })).toEqual([]);
     expect(invokedSince(before)).toEqual([]);
+  });
+
+  it('on a stack deployed before the route, meets UnknownAction from $default and reports no error', async () => {
+    // Such a stack has no heartbeat route: the frame lands on $default. Renaming the action on its way out stands in
+    // for that stack (the one frame changed; the socket, gateway and functions are the real ones).
+    class BeforeTheRoute extends WebSocket {
+      override send(data: string): void {
+        super.send(data.replace('"action":"heartbeat"', '"action":"heartbeat-unrouted"'));
+      }
+    }
+    const errors: PostboxError[] = [];
+    const old = connect(postbox.local.url, {
+      getToken: () => mintToken(postbox.secret, 'hb-old', '10m'),
+      heartbeatMs: 300,
+      replyTimeoutMs: 2_000,
+      WebSocket: BeforeTheRoute as unknown as WebSocketConstructor,
+    });
+    clients.push(old);
+    old.on('error', (e) => errors.push(e));
+    const disconnects: number[] = [];
+    old.on('disconnected', ({ code }) => disconnects.push(code));
+    await old.synced();
+    const before = invocations();
+
+    await new Promise((resolve) => setTimeout(resolve, 3 * IDLE_MS));
+    expect(invokedSince(before).filter((name) => name.startsWith('Default')).length).toBeGreaterThanOrEqual(3);
+    expect({ errors, disconnects, state: old.state }).toEqual({ errors: [], disconnects: [], state: 'synced' });
   });
 });
