@@ -492,6 +492,9 @@ export class PostboxStack extends Stack {
       environment: inboxCap,
     }).bindTable('INBOX_TABLE', inbox, { actions: ['Query', 'DeleteItem'], updateOnly: ['attempt'] });
 
+    // A connection whose push failed is held on its row until its check has pushed it everything pending
+    // (functions/lib/connections.ts): a count that only grows, the count it was last released at, and when.
+    const HOLD = ['held', 'heldAt', 'released'];
     const deliver = handler('deliver', {
       description: 'Postbox deliver: ingest queue → inboxes → live connections',
       memorySize: DELIVER_MEMORY_MB,
@@ -505,7 +508,7 @@ export class PostboxStack extends Stack {
     })
       .bindTable('SUBSCRIPTIONS_TABLE', subscriptions, { actions: ['Query'] })
       // A connection found Gone is removed; one whose push failed is held (functions/lib/connections.ts).
-      .bindTable('CONNECTIONS_TABLE', connections, { actions: ['Query', 'DeleteItem'], updateOnly: ['held'] })
+      .bindTable('CONNECTIONS_TABLE', connections, { actions: ['Query', 'DeleteItem'], updateOnly: HOLD })
       .bindTable('INBOX_TABLE', inbox, { actions: ['BatchWriteItem'] })
       .bindTable('PROCESSED_TABLE', processed, { actions: ['BatchGetItem', 'BatchWriteItem'] });
     this.messageQueue.addConsumer(deliver.function, props.delivery);
@@ -522,7 +525,7 @@ export class PostboxStack extends Stack {
       // connections; catch-ups trim and record attempts as replay does.
       .bindTable('INBOX_TABLE', inbox, { actions: ['Query', 'PutItem', 'UpdateItem', 'DeleteItem'] })
       // A held connection's check reads the hold's count and releases it.
-      .bindTable('CONNECTIONS_TABLE', connections, { actions: ['Query', 'GetItem'], updateOnly: ['held'] })
+      .bindTable('CONNECTIONS_TABLE', connections, { actions: ['Query', 'GetItem'], updateOnly: HOLD })
       // Lease deadlines read their jobs and consumers in batches, then end leases and offer jobs again.
       .bindTable('JOBS_TABLE', jobs, jobsAccess('BatchGetItem', ...leasing));
     for (const [name, value] of Object.entries(workQueues))

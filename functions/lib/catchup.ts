@@ -11,6 +11,8 @@ export interface CatchUpOptions {
   maxAttempts?: number;
   /** A full catch-up first drops the oldest messages beyond this many pending (see trimInbox). */
   cap?: number;
+  /** Pages (by start) not to send again: a caller's earlier pass sent them. */
+  skip?: ReadonlySet<string>;
 }
 
 export interface CatchUpResult {
@@ -22,6 +24,8 @@ export interface CatchUpResult {
   dropped: number;
   /** The `seq` of the last message sent, if any. */
   last?: string;
+  /** The starts of the pages sent whole. */
+  pages: string[];
 }
 
 /** Messages pushed per round: enough to fill frames, few enough that one connection does not hold a large inbox. */
@@ -41,6 +45,7 @@ export async function catchUp(
   const dropped = options.cap === undefined ? 0 : await trimInbox(inboxTable, clientId, options.cap);
   let count = 0;
   let last: string | undefined;
+  const sentStarts: string[] = [];
   let chunk: PendingPage[] = [];
   const flush = async (): Promise<boolean> => {
     const pages = chunk.map(({ start, messages, attempt }) => ({
@@ -58,21 +63,22 @@ export async function catchUp(
       return through <= sent;
     });
     await Promise.all(sentPages.map(({ start, attempt }) => recordAttempt(inboxTable, clientId, start, attempt)));
+    sentStarts.push(...sentPages.map(({ start }) => start));
     count += sent;
     if (sent > 0) last = items[sent - 1]?.message.seq;
     return gone;
   };
   let queued = 0;
   for await (const pending of pendingPages(inboxTable, clientId, options.upTo)) {
-    if (pending.messages.length === 0) continue;
+    if (pending.messages.length === 0 || options.skip?.has(pending.start)) continue;
     if (options.maxAttempts !== undefined && Math.max(pending.attempt, 1) >= options.maxAttempts) continue;
     chunk.push(pending);
     queued += pending.messages.length;
     if (queued >= CHUNK) {
       queued = 0;
-      if (await flush()) return { count, gone: true, dropped, last };
+      if (await flush()) return { count, gone: true, dropped, last, pages: sentStarts };
     }
   }
-  if (chunk.length > 0 && (await flush())) return { count, gone: true, dropped, last };
-  return { count, gone: false, dropped, last };
+  if (chunk.length > 0 && (await flush())) return { count, gone: true, dropped, last, pages: sentStarts };
+  return { count, gone: false, dropped, last, pages: sentStarts };
 }

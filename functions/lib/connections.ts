@@ -9,6 +9,8 @@ export interface Connection {
   connectedAt: number;
   /** Present while the connection is held (see holdConnection): the count of holds and skipped pushes so far. */
   held?: number;
+  /** While held: when (epoch ms) the hold began, or was last found stale. */
+  heldAt?: number;
 }
 
 /** Records a live connection; it expires by itself a little after API Gateway's 2-hour cap in case $disconnect never comes. */
@@ -64,7 +66,7 @@ export async function connectionsOf(table: string, clientId: string, now = Date.
       clientId: item.clientId as string,
       connectionId: item.connectionId as string,
       connectedAt: item.connectedAt as number,
-      ...(typeof item.held === 'number' && { held: item.held }),
+      ...(heldOf(item) !== undefined && { held: heldOf(item), heldAt: Number(item.heldAt ?? 0) }),
     });
   }
   return connections;
@@ -73,19 +75,35 @@ export async function connectionsOf(table: string, clientId: string, now = Date.
 /**
  * Holds a connection's live pushes, after a push to it failed: until the check that follows has pushed it
  * everything pending, oldest first, deliver pushes it nothing and counts what it skipped instead, so a publisher's
- * next message cannot overtake the one that failed. `whileHeld` counts a skipped push; it returns false, and
- * counts nothing, when the check released the connection meanwhile (the caller then pushes as usual). Returns false
- * too when the connection is no longer recorded.
+ * next message cannot overtake the one that failed. The row keeps two numbers that only grow: `held`, one more for
+ * each hold and each skipped push, and `released`, the `held` a check last released at; the connection is held
+ * while `held` is greater. (Removing `held` on release would let a check that read an older count release a newer
+ * hold.) `heldAt` says when the hold began (`stamp`). `whileHeld` counts a skipped push and returns false,
+ * counting nothing, when the connection is not held (the caller then pushes as usual). Returns false too when the
+ * connection is no longer recorded.
  */
-export async function holdConnection(table: string, connection: Connection, whileHeld = false): Promise<boolean> {
+export async function holdConnection(
+  table: string,
+  connection: Connection,
+  options: { whileHeld?: boolean; stamp?: boolean; now?: number } = {},
+): Promise<boolean> {
+  const { whileHeld = false, stamp = !whileHeld, now = Date.now() } = options;
   const updated = await updateIfStill({
     TableName: table,
     Key: { clientId: connection.clientId, connectionId: connection.connectionId },
-    UpdateExpression: 'ADD held :one',
-    ConditionExpression: whileHeld ? 'attribute_exists(held)' : 'attribute_exists(connectionId)',
-    ExpressionAttributeValues: { ':one': 1 },
+    UpdateExpression: stamp ? 'ADD held :one SET heldAt = :now' : 'ADD held :one',
+    ConditionExpression: whileHeld ? HELD : 'attribute_exists(connectionId)',
+    ExpressionAttributeValues: { ':one': 1, ...(stamp && { ':now': now }) },
   });
   return updated !== undefined;
+}
+
+const HELD = 'attribute_exists(held) AND (attribute_not_exists(released) OR held > released)';
+
+/** A row's hold count while it is held, else undefined. */
+function heldOf(item: Record<string, unknown> | undefined): number | undefined {
+  if (typeof item?.held !== 'number') return undefined;
+  return typeof item.released === 'number' && item.released >= item.held ? undefined : item.held;
 }
 
 /** The connection's hold count (strongly consistent), or undefined when it is not held or no longer recorded. */
@@ -94,11 +112,11 @@ export async function heldCount(table: string, clientId: string, connectionId: s
     new GetCommand({
       TableName: table,
       Key: { clientId, connectionId },
-      ProjectionExpression: 'held',
+      ProjectionExpression: 'held, released',
       ConsistentRead: true,
     }),
   );
-  return typeof Item?.held === 'number' ? Item.held : undefined;
+  return heldOf(Item);
 }
 
 /**
@@ -114,8 +132,8 @@ export async function releaseConnection(
   const released = await updateIfStill({
     TableName: table,
     Key: { clientId, connectionId },
-    UpdateExpression: 'REMOVE held',
-    ConditionExpression: count === undefined ? 'attribute_exists(held)' : 'held = :count',
+    UpdateExpression: count === undefined ? 'SET released = held' : 'SET released = :count',
+    ConditionExpression: count === undefined ? HELD : 'held = :count',
     ...(count !== undefined && { ExpressionAttributeValues: { ':count': count } }),
   });
   return released !== undefined;

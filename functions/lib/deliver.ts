@@ -1,12 +1,6 @@
 import { performance } from 'node:perf_hooks';
 import { batchWriteSettled } from './batch.js';
-import {
-  type Connection,
-  connectionsOf,
-  holdConnection,
-  releaseConnection,
-  removeStaleConnection,
-} from './connections.js';
+import { type Connection, connectionsOf, holdConnection, removeStaleConnection } from './connections.js';
 import { type Page, pageItem, pagesOf, positionOf, positionsOf } from './inbox.js';
 import { logger } from './logger.js';
 import { behind, deliveredBefore, markDelivered, type Watermark } from './processed.js';
@@ -40,6 +34,11 @@ export interface IngestRecord {
 
 /** A failed push is tried again this soon, on the same connection; so is an inbox write that failed. */
 const RETRY_DELAY_SECONDS = 1;
+/**
+ * A hold lasts a second or a few (its check's passes, a second apart, MAX_ATTEMPTS in all); one this old has lost its
+ * check.
+ */
+const STALE_HOLD_MS = 60_000;
 
 /**
  * A connection's catch-up reads its inbox at least this long after the connection was recorded (connect's delay
@@ -158,6 +157,7 @@ export async function deliverBatch(records: IngestRecord[], config: DeliverConfi
   const written = await handOff(
     pages.filter((_, i) => failedWrites.has(i)),
     pages,
+    connections,
     config,
   );
   if (!written) {
@@ -233,6 +233,7 @@ function pagesFor(delivered: { entry: Entry; recipients?: string[] }[]): Page[] 
 async function handOff(
   unwritten: Page[],
   pages: Page[],
+  connections: (clientId: string) => Promise<Connection[]>,
   config: DeliverConfig,
 ): Promise<{ deferred: Set<Page> } | undefined> {
   const deferred = new Set<Page>();
@@ -247,11 +248,24 @@ async function handOff(
   try {
     await enqueueWrites(config.pushQueueUrl, writes, RETRY_DELAY_SECONDS);
     logger.warn('inbox pages left to redeliver', { clientIds: unwritten.map((p) => p.clientId) });
-    return { deferred };
   } catch (err) {
     logger.error('inbox pages could not be handed to redeliver', err as Error);
     return undefined;
   }
+  // The recipients' live connections are held until redeliver has written the page and pushed them what is
+  // pending, as after a failed push: the publisher's next batch must not reach them first. The write record went
+  // out first, so no hold is left without what releases it.
+  const recipients = [...new Set(unwritten.map((page) => page.clientId))];
+  await Promise.all(
+    recipients.map(async (clientId) => {
+      try {
+        for (const connection of await connections(clientId)) await holdConnection(config.connectionsTable, connection);
+      } catch (err) {
+        logger.error('connections not held for a late page', { clientId, error: err as Error });
+      }
+    }),
+  );
+  return { deferred };
 }
 
 /** Each publisher's new watermark: its last record in this batch that did not fail. */
@@ -289,14 +303,15 @@ function publishersHeldBack(failed: Set<string>): (entry: Entry, failedHere: boo
   };
 }
 
-type Checks = { deadline: PushTarget[]; retry: PushTarget[] };
-
-/** Pushes each written page to its recipient's live connections; returns the checks to schedule. */
+/**
+ * Pushes each written page to its recipient's live connections; returns the connections to check after the ack
+ * deadline (a failed push has its check already, see holdAfterFailedPush).
+ */
 async function pushAll(
   pages: Page[],
   connections: (clientId: string) => Promise<Connection[]>,
   config: DeliverConfig,
-): Promise<Checks> {
+): Promise<PushTarget[]> {
   const outgoing = new Map<string, { connection: Connection; messages: Message[] }>();
   const lookups = pages.map(async (page) => ({ page, live: await connections(page.clientId) }));
   // In page order, which keeps each publisher's order: a connection's messages go out in it.
@@ -312,7 +327,7 @@ async function pushAll(
       outgoing.set(connection.connectionId, slot);
     }
   }
-  const checks: Checks = { deadline: [], retry: [] };
+  const checks: PushTarget[] = [];
   await Promise.all(
     [...outgoing.values()].map(async ({ connection, messages }) => {
       const { clientId, connectionId, connectedAt } = connection;
@@ -322,7 +337,7 @@ async function pushAll(
       try {
         const items = messages.map((message) => ({ message, attempt: 1 }));
         const { gone } = await pushMessages(config.callbackUrl, connectionId, items);
-        if (!gone) checks.deadline.push(target);
+        if (!gone) checks.push(target);
         // A young connection is most likely still in $connect; its catch-up will read what was written here.
         else await removeStaleConnection(config.connectionsTable, connection, config.goneGraceMs);
       } catch (err) {
@@ -330,22 +345,48 @@ async function pushAll(
           connectionId,
           error: err as Error,
         });
-        const held = await holdConnection(config.connectionsTable, connection).catch((holdErr: unknown) => {
-          // Unheld, the check still brings what failed, but a later message may overtake it.
-          logger.error('connection not held', { connectionId, error: holdErr as Error });
-          return false;
-        });
-        checks.retry.push(held ? { ...target, held: 0 } : target);
+        await holdAfterFailedPush(connection, target, config);
       }
     }),
   );
   return checks;
 }
 
-/** Whether a push to a held connection is to be skipped: counted, while the connection is still held. */
-async function skipHeld(connection: Connection, config: DeliverConfig): Promise<boolean> {
+/**
+ * The check a second after a failed push, then the hold (holdConnection): in this order, so that no hold is ever
+ * left without a check to release it, whatever fails or stops here. A check that finds no hold (the write failed)
+ * still pushes what failed; one that cannot be enqueued leaves the connection unheld, and the message waits for
+ * the next connect or replay.
+ */
+async function holdAfterFailedPush(connection: Connection, target: PushTarget, config: DeliverConfig): Promise<void> {
+  const { connectionId } = connection;
   try {
-    return await holdConnection(config.connectionsTable, connection, true);
+    await enqueueChecks(config.pushQueueUrl, [{ ...target, held: 0 }], RETRY_DELAY_SECONDS);
+  } catch (err) {
+    logger.error('check after a failed push not scheduled', { connectionId, error: err as Error });
+    return;
+  }
+  // Unheld, the check still brings what failed, but a later message may overtake it.
+  await holdConnection(config.connectionsTable, connection).catch((err: unknown) =>
+    logger.error('connection not held', { connectionId, error: err as Error }),
+  );
+}
+
+/**
+ * Whether a push to a held connection is to be skipped: counted, while the connection is still held. A hold older
+ * than STALE_HOLD_MS has lost its check (its write came after the check had looked, say): it gets a new one, and the
+ * stamp moves on so the next batches do not ask again.
+ */
+async function skipHeld(connection: Connection, config: DeliverConfig, now = Date.now()): Promise<boolean> {
+  try {
+    const stale = now - (connection.heldAt ?? 0) > STALE_HOLD_MS;
+    const skipped = await holdConnection(config.connectionsTable, connection, { whileHeld: true, stamp: stale, now });
+    if (skipped && stale) {
+      const { clientId, connectionId, connectedAt } = connection;
+      logger.warn('stale hold: checking it again', { connectionId });
+      await enqueueChecks(config.pushQueueUrl, [{ clientId, connectionId, connectedAt, held: 0 }], RETRY_DELAY_SECONDS);
+    }
+    return skipped;
   } catch (err) {
     // Pushed as usual: it may overtake what the held check brings, but it does not wait.
     logger.error('skipped push not counted', { connectionId: connection.connectionId, error: err as Error });
@@ -353,25 +394,14 @@ async function skipHeld(connection: Connection, config: DeliverConfig): Promise<
   }
 }
 
-async function scheduleChecks({ deadline, retry }: Checks, config: DeliverConfig): Promise<void> {
-  // The messages are in the inboxes: without the check they wait for the client's next connect or replay.
-  const [deadlines, retries] = await Promise.allSettled([
-    deadline.length > 0 && enqueueChecks(config.pushQueueUrl, deadline, config.ackDeadlineSeconds),
-    retry.length > 0 && enqueueChecks(config.pushQueueUrl, retry, RETRY_DELAY_SECONDS),
-  ]);
-  if (deadlines.status === 'rejected') logger.error('checks not scheduled', deadlines.reason as Error);
-  if (retries.status === 'fulfilled') return;
-  logger.error('checks after failed pushes not scheduled', retries.reason as Error);
-  // No check will release these: left held, they would get nothing live until they reconnect.
-  await Promise.all(
-    retry
-      .filter((target) => target.held !== undefined)
-      .map(({ clientId, connectionId }) =>
-        releaseConnection(config.connectionsTable, clientId, connectionId).catch((err: unknown) =>
-          logger.error('held connection not released', { connectionId, error: err as Error }),
-        ),
-      ),
-  );
+async function scheduleChecks(deadline: PushTarget[], config: DeliverConfig): Promise<void> {
+  if (deadline.length === 0) return;
+  try {
+    await enqueueChecks(config.pushQueueUrl, deadline, config.ackDeadlineSeconds);
+  } catch (err) {
+    // The messages are in the inboxes: without the check they wait for the client's next connect or replay.
+    logger.error('checks not scheduled', err as Error);
+  }
 }
 
 /** The latest position (they sort as text, which Math.max cannot compare). */

@@ -130,52 +130,80 @@ async function recheck(target: PushTarget, config: RedeliverConfig): Promise<Pus
 
 /** A held check passes over the inbox again at most this often before it waits a second and starts over. */
 const RELEASE_ROUNDS = 3;
-/** A held check whose push failed tries again this soon (as deliver's retry after a failed push). */
+/** A held check that could not finish tries again this soon (as deliver's retry after a failed push). */
 const HELD_RETRY_SECONDS = 1;
 
 /**
  * A check after a failed push that held the connection: pushes everything pending, oldest first, then releases the
- * connection, unless a deliver skipped a push meanwhile (the hold's count moved), in which case it passes again.
- * A pass whose push fails holds on and tries again a second later, `maxAttempts` times in all; then it releases the
- * connection and what is pending waits for the next connect, as any message sent that often does. Returns the
- * target to check after the ack deadline when it pushed anything.
+ * connection, unless a deliver skipped a push meanwhile (the hold's count moved): then it passes again over what it
+ * has not pushed yet. A check that cannot finish (a push or a request fails, or publishers keep outpacing it) tries
+ * again a second later, `maxAttempts` times in all; then it releases the connection whatever its count, pushes
+ * once more what came meanwhile, and what it cannot push waits for the next connect. Gone releases it too. Returns
+ * the target to check after the ack deadline when it pushed anything.
  */
-async function release(target: PushTarget, config: RedeliverConfig): Promise<PushTarget | undefined> {
+async function release(
+  target: PushTarget,
+  config: RedeliverConfig,
+  /** Whether what is pending was sent before (after a failed push), so `attempt` and `maxAttempts` count from 1. */
+  sentBefore = true,
+): Promise<PushTarget | undefined> {
   const { clientId, connectionId, connectedAt } = target;
-  const tries = target.held ?? 0;
-  let pushed: string | undefined;
-  for (let round = 0; round < RELEASE_ROUNDS; round++) {
-    const count = await heldCount(config.connectionsTable, clientId, connectionId);
-    // Released by another check of the same connection, or closed: a plain check of what this one was for.
-    if (count === undefined) return recheck({ clientId, connectionId, connectedAt, upTo: target.upTo }, config);
-    let result: Awaited<ReturnType<typeof catchUp>>;
-    try {
-      result = await catchUp(config.inboxTable, config.callbackUrl, clientId, connectionId, {
-        maxAttempts: config.maxAttempts,
-      });
-    } catch (err) {
-      if (tries + 1 >= config.maxAttempts) {
-        logger.warn('held connection released after failed pushes', { clientId, connectionId, error: err as Error });
-        await releaseConnection(config.connectionsTable, clientId, connectionId);
+  const table = config.connectionsTable;
+  const sent = new Set<string>();
+  let last: string | undefined;
+  const pass = async () => {
+    const result = await catchUp(config.inboxTable, config.callbackUrl, clientId, connectionId, {
+      ...(sentBefore && { maxAttempts: config.maxAttempts }),
+      skip: sent,
+    });
+    for (const start of result.pages) sent.add(start);
+    last = result.last ?? last;
+    return result;
+  };
+  const pushed = (): PushTarget | undefined =>
+    last === undefined ? undefined : { clientId, connectionId, connectedAt, upTo: last };
+  try {
+    for (let round = 0; round < RELEASE_ROUNDS; round++) {
+      const count = await heldCount(table, clientId, connectionId);
+      // Released by another check of the same connection (SQS may deliver one twice), or closed.
+      if (count === undefined) {
+        if (round > 0) return pushed();
+        if (sentBefore) return recheck({ clientId, connectionId, connectedAt, upTo: target.upTo }, config);
+        const { count: sentNow, gone } = await catchUp(config.inboxTable, config.callbackUrl, clientId, connectionId, {
+          upTo: target.upTo,
+        });
+        return sentNow > 0 && !gone ? { clientId, connectionId, connectedAt, upTo: target.upTo } : undefined;
+      }
+      if ((await pass()).gone) {
+        await releaseConnection(table, clientId, connectionId);
         return undefined;
       }
-      logger.warn('held push failed; trying again shortly', { clientId, connectionId, error: err as Error });
-      await enqueueChecks(config.pushQueueUrl, [{ ...target, held: tries + 1 }], HELD_RETRY_SECONDS);
-      return undefined;
+      if (await releaseConnection(table, clientId, connectionId, count)) {
+        logger.info('held connection released', { clientId, connectionId, rounds: round + 1 });
+        return pushed();
+      }
     }
-    pushed = result.last ?? pushed;
-    if (result.gone) return undefined;
-    if (await releaseConnection(config.connectionsTable, clientId, connectionId, count)) {
-      logger.info('held connection released', { clientId, connectionId, rounds: round + 1 });
-      return pushed === undefined ? undefined : { clientId, connectionId, connectedAt, upTo: pushed };
-    }
+    logger.warn('held connection outpaced; passing again shortly', { clientId, connectionId });
+  } catch (err) {
+    logger.warn('held check failed; trying again shortly', { clientId, connectionId, error: err as Error });
   }
-  // A publisher keeps outpacing the passes: start over shortly, still held.
-  await enqueueChecks(config.pushQueueUrl, [target], HELD_RETRY_SECONDS);
-  return undefined;
+  const tries = (target.held ?? 0) + 1;
+  if (tries < config.maxAttempts) {
+    await enqueueChecks(config.pushQueueUrl, [{ ...target, held: tries }], HELD_RETRY_SECONDS);
+    return pushed();
+  }
+  logger.warn('held connection released after its last try', { clientId, connectionId });
+  await releaseConnection(table, clientId, connectionId);
+  // A deliver that skipped a push just before the release has written its page: it goes out now.
+  await pass().catch((err: unknown) => logger.warn('push after release failed', { connectionId, error: err as Error }));
+  return pushed();
 }
 
-/** Writes a page deliver could not; returns the connections to check after the ack deadline. */
+/**
+ * Writes a page deliver could not, then pushes the recipient's live connections what is pending and releases the
+ * holds deliver put on them meanwhile (as a held check does; one not held gets what is pending up to `upTo`).
+ * Returns the connections to check after the ack deadline.
+ */
 async function writeLate(page: Page, upTo: string, config: RedeliverConfig): Promise<PushTarget[]> {
   await dynamo.send(
     new PutCommand({
@@ -185,8 +213,8 @@ async function writeLate(page: Page, upTo: string, config: RedeliverConfig): Pro
   );
   const pushed: PushTarget[] = [];
   for (const { clientId, connectionId, connectedAt } of await connectionsOf(config.connectionsTable, page.clientId)) {
-    const { count, gone } = await catchUp(config.inboxTable, config.callbackUrl, clientId, connectionId, { upTo });
-    if (count > 0 && !gone) pushed.push({ clientId, connectionId, connectedAt, upTo });
+    const target = await release({ clientId, connectionId, connectedAt, upTo, held: 0 }, config, false);
+    if (target) pushed.push(target);
   }
   logger.info('inbox page written late', { clientId: page.clientId, seq: page.start, connections: pushed.length });
   return pushed;

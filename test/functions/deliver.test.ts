@@ -10,6 +10,7 @@ import {
 import type { SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { dynamo } from '../../functions/lib/clients.js';
+import { heldCount, holdConnection, releaseConnection } from '../../functions/lib/connections.js';
 import { deliverBatch } from '../../functions/lib/deliver.js';
 import { positionOf } from '../../functions/lib/inbox.js';
 import { SEQ_PATTERN } from '../../functions/lib/protocol.js';
@@ -97,7 +98,9 @@ async function connectionsOf(clientId: string): Promise<Connection[]> {
 /** The hold count on a connection's row (functions/lib/connections.ts), undefined when it is not held. */
 async function heldOf(connection: Connection): Promise<number | undefined> {
   const rows = await backend.rowsOf('CONNECTIONS_TABLE', connection.clientId);
-  return rows.find((row) => row.connectionId === connection.connectionId)?.held as number | undefined;
+  const row = rows.find((r) => r.connectionId === connection.connectionId);
+  const held = row?.held as number | undefined;
+  return held !== undefined && held > ((row?.released as number | undefined) ?? 0) ? held : undefined;
 }
 
 // ── Inbox ──
@@ -688,7 +691,41 @@ describe('deliver', () => {
     expect(upTos).toContain((await inboxOf('held')).find((m) => m.id === third)?.seq);
   });
 
-  it('releases the connection at once when the check after its failed push cannot be scheduled', async () => {
+  it('lets a check release only the hold it read: one that read an older count cannot end a newer hold', async () => {
+    const { connection } = await connect('held-aba');
+    const table = backend.env.CONNECTIONS_TABLE as string;
+    const { clientId, connectionId } = connection;
+    expect(await holdConnection(table, connection)).toBe(true);
+    const seen = await heldCount(table, clientId, connectionId);
+    expect(seen).toBe(1);
+    // Another copy of the same check releases it, and a new failed push holds the connection again.
+    expect(await releaseConnection(table, clientId, connectionId, seen)).toBe(true);
+    expect(await heldOf(connection)).toBeUndefined();
+    expect(await holdConnection(table, connection)).toBe(true);
+    // The first copy, which read the older count, cannot release the new hold (whose failed page it never read).
+    expect(await releaseConnection(table, clientId, connectionId, seen)).toBe(false);
+    expect(await heldOf(connection)).toBe(2);
+    // A skipped push counts only while held.
+    expect(await holdConnection(table, connection, { whileHeld: true })).toBe(true);
+    expect(await releaseConnection(table, clientId, connectionId)).toBe(true);
+    expect(await holdConnection(table, connection, { whileHeld: true })).toBe(false);
+  });
+
+  it('gives a hold that lost its check a new one when a message for the connection comes', async () => {
+    const { client, connection } = await connect('held-stale');
+    // A hold two minutes old with no check left (its write came after the check had looked, say).
+    await holdConnection(backend.env.CONNECTIONS_TABLE as string, connection, { now: Date.now() - 120_000 });
+    const id = await sendTo('held-stale-pub', 'held-stale', 'one');
+    await deliverAll();
+    expect(client.messages()).toEqual([]);
+    const [check] = await takePush(checkFor('held-stale'), 3_000);
+    expect(targetsOf(bodyOf(check as SQSRecord))).toEqual([expect.objectContaining({ held: 0 })]);
+    expect((await redeliver([check as SQSRecord])).batchItemFailures).toEqual([]);
+    expect(await client.receive(1, 5_000)).toEqual([expect.objectContaining({ id })]);
+    expect(await heldOf(connection)).toBeUndefined();
+  });
+
+  it('does not hold a connection when the check after its failed push cannot be scheduled', async () => {
     const { client, connection } = await connect('held-unchecked');
     gateway.faults.failPosts({ connectionId: connection.connectionId, times: 1, error: () => new ForbiddenError() });
     await sendTo('held-unchecked-pub', 'held-unchecked', 'one');
@@ -712,7 +749,8 @@ describe('deliver', () => {
     );
     expect(failed).toEqual([]);
     await deleteRecords(ingestUrl(), event.Records);
-    // Not held: no check would ever release it, and later messages would wait for a reconnect.
+    // Not held: no check would ever release it, and later messages would wait for a reconnect. The check goes
+    // out first, the hold only after it.
     expect(await heldOf(connection)).toBeUndefined();
     const second = await sendTo('held-unchecked-pub', 'held-unchecked', 'two');
     await deliverAll();
@@ -721,10 +759,11 @@ describe('deliver', () => {
 
   it('releases a held connection whose pushes keep failing after MAX_ATTEMPTS passes, a second apart', async () => {
     const { client, connection } = await connect('held-broken');
-    // 403 is not retried by the AWS SDK: one post, one failed push. Deliver's, then every pass's.
+    // 403 is not retried by the AWS SDK: one post, one failed push. Deliver's, every pass's, and the last push
+    // after the release.
     gateway.faults.failPosts({
       connectionId: connection.connectionId,
-      times: 1 + MAX_ATTEMPTS,
+      times: 2 + MAX_ATTEMPTS,
       error: () => new ForbiddenError(),
     });
     const first = await sendTo('held-broken-pub', 'held-broken', 'one');
@@ -865,5 +904,29 @@ describe('deliver', () => {
     expect(checks.flatMap((r) => targetsOf(bodyOf(r)))).toEqual([
       { ...stuck.connection, upTo: (await inboxOf('stuck-1'))[0]?.seq },
     ]);
+  });
+
+  it('holds the recipient of a page written late, so its publisher’s next message does not reach it first', async () => {
+    await subscribe('stuck-2', 'late-topic');
+    const stuck = await connect('stuck-2');
+    const unthrottle = throttleInboxWrites('stuck-2');
+    let first: string;
+    try {
+      first = await publish('late-pub', 'late-topic', 'one');
+      await deliverAll();
+    } finally {
+      unthrottle();
+    }
+    // Written at once this time, but not pushed: the first is still waiting for redeliver to write it.
+    const second = await publish('late-pub', 'late-topic', 'two');
+    await deliverAll();
+    expect(stuck.client.messages()).toEqual([]);
+    expect(await heldOf(stuck.connection)).toBe(2);
+
+    const writes = await takePush((b) => b.kind === 'write' && b.page.clientId === 'stuck-2', 5_000);
+    expect((await redeliver(writes)).batchItemFailures).toEqual([]);
+    await expect.poll(() => new Set(stuck.client.messages().map((f) => f.id)).size, { timeout: 5_000 }).toBe(2);
+    expect([...new Set(stuck.client.messages().map((f) => f.id))]).toEqual([first, second]);
+    expect(await heldOf(stuck.connection)).toBeUndefined();
   });
 });
