@@ -493,8 +493,9 @@ export class PostboxStack extends Stack {
     }).bindTable('INBOX_TABLE', inbox, { actions: ['Query', 'DeleteItem'], updateOnly: ['attempt'] });
 
     // A connection whose push failed is held on its row until its check has pushed it everything pending
-    // (functions/lib/connections.ts): a count that only grows, the count it was last released at, and when.
-    const HOLD = ['held', 'heldAt', 'released'];
+    // (functions/lib/connections.ts): a count that only grows, the count it was last released at, when it began,
+    // and the pages written late it waits for.
+    const HOLD = ['held', 'heldAt', 'late', 'released'];
     const deliver = handler('deliver', {
       description: 'Postbox deliver: ingest queue → inboxes → live connections',
       memorySize: DELIVER_MEMORY_MB,

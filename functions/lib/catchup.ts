@@ -13,6 +13,8 @@ export interface CatchUpOptions {
   cap?: number;
   /** Pages (by start) not to send again: a caller's earlier pass sent them. */
   skip?: ReadonlySet<string>;
+  /** With `maxAttempts`: the pages may never have been sent (a page written late), so the count goes on from 0. */
+  unsent?: boolean;
 }
 
 export interface CatchUpResult {
@@ -51,7 +53,7 @@ export async function catchUp(
     const pages = chunk.map(({ start, messages, attempt }) => ({
       start,
       messages,
-      attempt: (options.maxAttempts === undefined ? attempt : Math.max(attempt, 1)) + 1,
+      attempt: (options.maxAttempts === undefined || options.unsent ? attempt : Math.max(attempt, 1)) + 1,
     }));
     chunk = [];
     const items = pages.flatMap(({ messages, attempt }) => messages.map((message) => ({ message, attempt })));
@@ -71,7 +73,8 @@ export async function catchUp(
   let queued = 0;
   for await (const pending of pendingPages(inboxTable, clientId, options.upTo)) {
     if (pending.messages.length === 0 || options.skip?.has(pending.start)) continue;
-    if (options.maxAttempts !== undefined && Math.max(pending.attempt, 1) >= options.maxAttempts) continue;
+    const sends = options.unsent ? pending.attempt : Math.max(pending.attempt, 1);
+    if (options.maxAttempts !== undefined && sends >= options.maxAttempts) continue;
     chunk.push(pending);
     queued += pending.messages.length;
     if (queued >= CHUNK) {

@@ -9,8 +9,6 @@ export interface Connection {
   connectedAt: number;
   /** Present while the connection is held (see holdConnection): the count of holds and skipped pushes so far. */
   held?: number;
-  /** While held: when (epoch ms) the hold began, or was last found stale. */
-  heldAt?: number;
 }
 
 /** Records a live connection; it expires by itself a little after API Gateway's 2-hour cap in case $disconnect never comes. */
@@ -66,75 +64,108 @@ export async function connectionsOf(table: string, clientId: string, now = Date.
       clientId: item.clientId as string,
       connectionId: item.connectionId as string,
       connectedAt: item.connectedAt as number,
-      ...(heldOf(item) !== undefined && { held: heldOf(item), heldAt: Number(item.heldAt ?? 0) }),
+      ...(heldOf(item) !== undefined && { held: heldOf(item) }),
     });
   }
   return connections;
 }
 
 /**
- * Holds a connection's live pushes, after a push to it failed: until the check that follows has pushed it
- * everything pending, oldest first, deliver pushes it nothing and counts what it skipped instead, so a publisher's
- * next message cannot overtake the one that failed. The row keeps two numbers that only grow: `held`, one more for
- * each hold and each skipped push, and `released`, the `held` a check last released at; the connection is held
- * while `held` is greater. (Removing `held` on release would let a check that read an older count release a newer
- * hold.) `heldAt` says when the hold began (`stamp`). `whileHeld` counts a skipped push and returns false,
- * counting nothing, when the connection is not held (the caller then pushes as usual). Returns false too when the
- * connection is no longer recorded.
+ * Holds a connection's live pushes, after a push to it failed or one of its pages could not be written: until a
+ * held check has pushed it everything pending, oldest first, deliver pushes it nothing and counts what it skipped
+ * instead, so a publisher's next message cannot overtake the one that failed. The row keeps `held`, one more for
+ * each hold and each skipped push, and `released`, the `held` a check last released at: it only grows, so a check
+ * that read an older count cannot release a newer hold. `late` names the pages deliver handed to redeliver to write
+ * (only the write's own check, once it has written and pushed the page, takes its page off), and `heldAt` when the
+ * last hold began. `whileHeld` counts a skipped push and returns false, counting nothing, when the connection is not
+ * held (the caller then pushes as usual). Returns false too when the connection is no longer recorded.
  */
 export async function holdConnection(
   table: string,
   connection: Connection,
-  options: { whileHeld?: boolean; stamp?: boolean; now?: number } = {},
+  options: { whileHeld?: boolean; now?: number; latePages?: string[] } = {},
 ): Promise<boolean> {
-  const { whileHeld = false, stamp = !whileHeld, now = Date.now() } = options;
+  const { whileHeld = false, now = Date.now(), latePages = [] } = options;
   const updated = await updateIfStill({
     TableName: table,
     Key: { clientId: connection.clientId, connectionId: connection.connectionId },
-    UpdateExpression: stamp ? 'ADD held :one SET heldAt = :now' : 'ADD held :one',
+    UpdateExpression: whileHeld
+      ? 'ADD held :one'
+      : `ADD held :one${latePages.length > 0 ? ', late :late' : ''} SET heldAt = :now`,
     ConditionExpression: whileHeld ? HELD : 'attribute_exists(connectionId)',
-    ExpressionAttributeValues: { ':one': 1, ...(stamp && { ':now': now }) },
+    ExpressionAttributeValues: {
+      ':one': 1,
+      ...(!whileHeld && { ':now': now }),
+      ...(!whileHeld && latePages.length > 0 && { ':late': new Set(latePages) }),
+    },
   });
   return updated !== undefined;
 }
 
-const HELD = 'attribute_exists(held) AND (attribute_not_exists(released) OR held > released)';
+/** Held: skipped pushes or failed ones not yet released, or a page written late not yet written. */
+const HELD =
+  '(attribute_exists(held) AND (attribute_not_exists(released) OR held > released)) OR attribute_exists(late)';
 
-/** A row's hold count while it is held, else undefined. */
-function heldOf(item: Record<string, unknown> | undefined): number | undefined {
-  if (typeof item?.held !== 'number') return undefined;
-  return typeof item.released === 'number' && item.released >= item.held ? undefined : item.held;
+/** What a held check reads of a row: the count to release at, and the stamp of the hold it is releasing. */
+export interface Hold {
+  count: number;
+  at: number;
 }
 
-/** The connection's hold count (strongly consistent), or undefined when it is not held or no longer recorded. */
-export async function heldCount(table: string, clientId: string, connectionId: string): Promise<number | undefined> {
+function holdOf(item: Record<string, unknown> | undefined): Hold | undefined {
+  if (typeof item?.held !== 'number') return undefined;
+  const late = item.late instanceof Set && item.late.size > 0;
+  const released = typeof item.released === 'number' && item.released >= item.held;
+  return released && !late ? undefined : { count: item.held, at: Number(item.heldAt ?? 0) };
+}
+
+function heldOf(item: Record<string, unknown> | undefined): number | undefined {
+  return holdOf(item)?.count;
+}
+
+/** The connection's hold (strongly consistent), or undefined when it is not held or no longer recorded. */
+export async function heldCount(table: string, clientId: string, connectionId: string): Promise<Hold | undefined> {
   const { Item } = await dynamo.send(
     new GetCommand({
       TableName: table,
       Key: { clientId, connectionId },
-      ProjectionExpression: 'held, released',
+      ProjectionExpression: 'held, released, heldAt, late',
       ConsistentRead: true,
     }),
   );
-  return heldOf(Item);
+  return holdOf(Item);
 }
 
 /**
- * Ends a hold, if its count is still `count`: a deliver that skipped a push since has written a page the caller's
- * catch-up may not have read, and the caller must catch up again. Without `count`, ends it whatever it is.
+ * Ends a hold. With `count`: only if the count is still that (a deliver that skipped a push since has written a
+ * page the caller's catch-up may not have read, and the caller must catch up again), and `latePage`, once written
+ * and pushed, stops holding too. With `at`: whatever the count, late pages included, but only the hold stamped
+ * then (a newer hold has a check of its own). With neither: whatever it is (the connection is gone).
  */
 export async function releaseConnection(
   table: string,
   clientId: string,
   connectionId: string,
-  count?: number,
+  until: { count: number; latePage?: string } | { at: number } | undefined = undefined,
 ): Promise<boolean> {
+  const byCount = until !== undefined && 'count' in until;
+  const latePage = byCount ? until.latePage : undefined;
   const released = await updateIfStill({
     TableName: table,
     Key: { clientId, connectionId },
-    UpdateExpression: count === undefined ? 'SET released = held' : 'SET released = :count',
-    ConditionExpression: count === undefined ? HELD : 'held = :count',
-    ...(count !== undefined && { ExpressionAttributeValues: { ':count': count } }),
+    UpdateExpression: byCount
+      ? `SET released = :count${latePage ? ' DELETE late :late' : ''}`
+      : 'SET released = held REMOVE late',
+    ConditionExpression: byCount
+      ? 'held = :count'
+      : until !== undefined
+        ? 'attribute_exists(held) AND heldAt = :at'
+        : 'attribute_exists(held)',
+    ...(until !== undefined && {
+      ExpressionAttributeValues: byCount
+        ? { ':count': until.count, ...(latePage && { ':late': new Set([latePage]) }) }
+        : { ':at': until.at },
+    }),
   });
   return released !== undefined;
 }

@@ -34,11 +34,6 @@ export interface IngestRecord {
 
 /** A failed push is tried again this soon, on the same connection; so is an inbox write that failed. */
 const RETRY_DELAY_SECONDS = 1;
-/**
- * A hold lasts a second or a few (its check's passes, a second apart, MAX_ATTEMPTS in all); one this old has lost its
- * check.
- */
-const STALE_HOLD_MS = 60_000;
 
 /**
  * A connection's catch-up reads its inbox at least this long after the connection was recorded (connect's delay
@@ -258,8 +253,10 @@ async function handOff(
   const recipients = [...new Set(unwritten.map((page) => page.clientId))];
   await Promise.all(
     recipients.map(async (clientId) => {
+      const latePages = unwritten.filter((page) => page.clientId === clientId).map((page) => page.start);
       try {
-        for (const connection of await connections(clientId)) await holdConnection(config.connectionsTable, connection);
+        for (const connection of await connections(clientId))
+          await holdConnection(config.connectionsTable, connection, { latePages });
       } catch (err) {
         logger.error('connections not held for a late page', { clientId, error: err as Error });
       }
@@ -333,7 +330,7 @@ async function pushAll(
       const { clientId, connectionId, connectedAt } = connection;
       const target = { clientId, connectionId, connectedAt, upTo: maxSeq(messages) };
       // Its held check pushes these after what failed, in order (holdConnection).
-      if (connection.held !== undefined && (await skipHeld(connection, config))) return;
+      if (connection.held !== undefined && (await skipHeld(connection, target, config))) return;
       try {
         const items = messages.map((message) => ({ message, attempt: 1 }));
         const { gone } = await pushMessages(config.callbackUrl, connectionId, items);
@@ -373,23 +370,20 @@ async function holdAfterFailedPush(connection: Connection, target: PushTarget, c
 }
 
 /**
- * Whether a push to a held connection is to be skipped: counted, while the connection is still held. A hold older
- * than STALE_HOLD_MS has lost its check (its write came after the check had looked, say): it gets a new one, and the
- * stamp moves on so the next batches do not ask again.
+ * Whether a push to a held connection is to be skipped: counted, while the connection is still held. Each skip
+ * first enqueues a held check of its own, an ack deadline later: should the hold have lost its check (its
+ * write answered after the check had looked, its `write` record dead-lettered), that one releases it and pushes
+ * what was skipped; otherwise it is the skipped messages' ack-deadline check. One SQS request per skipped push,
+ * while a connection is held, and none on the common path. A check that cannot be enqueued pushes as usual.
  */
-async function skipHeld(connection: Connection, config: DeliverConfig, now = Date.now()): Promise<boolean> {
+async function skipHeld(connection: Connection, target: PushTarget, config: DeliverConfig): Promise<boolean> {
+  const { connectionId } = connection;
   try {
-    const stale = now - (connection.heldAt ?? 0) > STALE_HOLD_MS;
-    const skipped = await holdConnection(config.connectionsTable, connection, { whileHeld: true, stamp: stale, now });
-    if (skipped && stale) {
-      const { clientId, connectionId, connectedAt } = connection;
-      logger.warn('stale hold: checking it again', { connectionId });
-      await enqueueChecks(config.pushQueueUrl, [{ clientId, connectionId, connectedAt, held: 0 }], RETRY_DELAY_SECONDS);
-    }
-    return skipped;
+    await enqueueChecks(config.pushQueueUrl, [{ ...target, held: 0 }], config.ackDeadlineSeconds);
+    return await holdConnection(config.connectionsTable, connection, { whileHeld: true });
   } catch (err) {
     // Pushed as usual: it may overtake what the held check brings, but it does not wait.
-    logger.error('skipped push not counted', { connectionId: connection.connectionId, error: err as Error });
+    logger.error('push to a held connection not skipped', { connectionId, error: err as Error });
     return false;
   }
 }

@@ -22,6 +22,8 @@ const pushTarget = z.object({
    * pending, whatever `upTo`, then releases the connection. The number is how many of its passes failed so far.
    */
   held: z.number().int().nonnegative().optional(),
+  /** With `held`: the page written late whose write this check follows (its hold ends only with this check). */
+  late: z.string().optional(),
 });
 export type PushTarget = z.infer<typeof pushTarget>;
 

@@ -1,7 +1,7 @@
 import { PutCommand } from '@aws-sdk/lib-dynamodb';
 import { catchUp } from './catchup.js';
 import { dynamo } from './clients.js';
-import { connectionsOf, heldCount, releaseConnection } from './connections.js';
+import { connectionsOf, type Hold, heldCount, releaseConnection } from './connections.js';
 import { type Page, pageItem } from './inbox.js';
 import { checkLeases, type JobsConfig, readyTimer, reportQueue } from './jobs.js';
 import { logger } from './logger.js';
@@ -134,26 +134,29 @@ const RELEASE_ROUNDS = 3;
 const HELD_RETRY_SECONDS = 1;
 
 /**
- * A check after a failed push that held the connection: pushes everything pending, oldest first, then releases the
+ * A held check (connections.ts, holdConnection): pushes everything pending, oldest first, then releases the
  * connection, unless a deliver skipped a push meanwhile (the hold's count moved): then it passes again over what it
- * has not pushed yet. A check that cannot finish (a push or a request fails, or publishers keep outpacing it) tries
- * again a second later, `maxAttempts` times in all; then it releases the connection whatever its count, pushes
- * once more what came meanwhile, and what it cannot push waits for the next connect. Gone releases it too. Returns
- * the target to check after the ack deadline when it pushed anything.
+ * has not pushed yet. One that follows a page written late (`late`) takes that page off the hold as it releases.
+ * A check that cannot finish (a push or a request fails, or publishers keep outpacing it) tries again a second
+ * later, `maxAttempts` times in all; then it releases the hold it read whatever its count (not a newer one, which
+ * has a check of its own), pushes once more what came meanwhile, and what it cannot push waits for the next
+ * connect. Gone releases it too. Returns the target to check after the ack deadline when it pushed anything.
  */
 async function release(
   target: PushTarget,
   config: RedeliverConfig,
-  /** Whether what is pending was sent before (after a failed push), so `attempt` and `maxAttempts` count from 1. */
+  /** Whether what is pending was sent before (after a failed push), so `attempt` counts from 1. */
   sentBefore = true,
 ): Promise<PushTarget | undefined> {
   const { clientId, connectionId, connectedAt } = target;
   const table = config.connectionsTable;
   const sent = new Set<string>();
   let last: string | undefined;
+  let hold: Hold | undefined;
   const pass = async () => {
     const result = await catchUp(config.inboxTable, config.callbackUrl, clientId, connectionId, {
-      ...(sentBefore && { maxAttempts: config.maxAttempts }),
+      maxAttempts: config.maxAttempts,
+      unsent: !sentBefore,
       skip: sent,
     });
     for (const start of result.pages) sent.add(start);
@@ -164,21 +167,23 @@ async function release(
     last === undefined ? undefined : { clientId, connectionId, connectedAt, upTo: last };
   try {
     for (let round = 0; round < RELEASE_ROUNDS; round++) {
-      const count = await heldCount(table, clientId, connectionId);
+      hold = await heldCount(table, clientId, connectionId);
       // Released by another check of the same connection (SQS may deliver one twice), or closed.
-      if (count === undefined) {
+      if (hold === undefined) {
         if (round > 0) return pushed();
         if (sentBefore) return recheck({ clientId, connectionId, connectedAt, upTo: target.upTo }, config);
-        const { count: sentNow, gone } = await catchUp(config.inboxTable, config.callbackUrl, clientId, connectionId, {
+        const { count, gone } = await catchUp(config.inboxTable, config.callbackUrl, clientId, connectionId, {
           upTo: target.upTo,
+          maxAttempts: config.maxAttempts,
+          unsent: true,
         });
-        return sentNow > 0 && !gone ? { clientId, connectionId, connectedAt, upTo: target.upTo } : undefined;
+        return count > 0 && !gone ? { clientId, connectionId, connectedAt, upTo: target.upTo } : undefined;
       }
       if ((await pass()).gone) {
         await releaseConnection(table, clientId, connectionId);
         return undefined;
       }
-      if (await releaseConnection(table, clientId, connectionId, count)) {
+      if (await releaseConnection(table, clientId, connectionId, { count: hold.count, latePage: target.late })) {
         logger.info('held connection released', { clientId, connectionId, rounds: round + 1 });
         return pushed();
       }
@@ -188,14 +193,19 @@ async function release(
     logger.warn('held check failed; trying again shortly', { clientId, connectionId, error: err as Error });
   }
   const tries = (target.held ?? 0) + 1;
-  if (tries < config.maxAttempts) {
-    await enqueueChecks(config.pushQueueUrl, [{ ...target, held: tries }], HELD_RETRY_SECONDS);
-    return pushed();
+  try {
+    if (tries < config.maxAttempts) {
+      await enqueueChecks(config.pushQueueUrl, [{ ...target, held: tries }], HELD_RETRY_SECONDS);
+      return pushed();
+    }
+    logger.warn('held connection released after its last try', { clientId, connectionId });
+    if (hold) await releaseConnection(table, clientId, connectionId, { at: hold.at });
+    // A deliver that skipped a push just before the release has written its page: it goes out now.
+    await pass();
+  } catch (err) {
+    // Each push skipped meanwhile has a check of its own coming (deliver.ts, skipHeld), which tries again.
+    logger.error('held check gave up', { clientId, connectionId, error: err as Error });
   }
-  logger.warn('held connection released after its last try', { clientId, connectionId });
-  await releaseConnection(table, clientId, connectionId);
-  // A deliver that skipped a push just before the release has written its page: it goes out now.
-  await pass().catch((err: unknown) => logger.warn('push after release failed', { connectionId, error: err as Error }));
   return pushed();
 }
 
@@ -213,7 +223,11 @@ async function writeLate(page: Page, upTo: string, config: RedeliverConfig): Pro
   );
   const pushed: PushTarget[] = [];
   for (const { clientId, connectionId, connectedAt } of await connectionsOf(config.connectionsTable, page.clientId)) {
-    const target = await release({ clientId, connectionId, connectedAt, upTo, held: 0 }, config, false);
+    const target = await release(
+      { clientId, connectionId, connectedAt, upTo, held: 0, late: page.start },
+      config,
+      false,
+    );
     if (target) pushed.push(target);
   }
   logger.info('inbox page written late', { clientId: page.clientId, seq: page.start, connections: pushed.length });

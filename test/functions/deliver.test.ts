@@ -97,10 +97,8 @@ async function connectionsOf(clientId: string): Promise<Connection[]> {
 
 /** The hold count on a connection's row (functions/lib/connections.ts), undefined when it is not held. */
 async function heldOf(connection: Connection): Promise<number | undefined> {
-  const rows = await backend.rowsOf('CONNECTIONS_TABLE', connection.clientId);
-  const row = rows.find((r) => r.connectionId === connection.connectionId);
-  const held = row?.held as number | undefined;
-  return held !== undefined && held > ((row?.released as number | undefined) ?? 0) ? held : undefined;
+  const table = backend.env.CONNECTIONS_TABLE as string;
+  return (await heldCount(table, connection.clientId, connection.connectionId))?.count;
 }
 
 // ── Inbox ──
@@ -697,28 +695,40 @@ describe('deliver', () => {
     const { clientId, connectionId } = connection;
     expect(await holdConnection(table, connection)).toBe(true);
     const seen = await heldCount(table, clientId, connectionId);
-    expect(seen).toBe(1);
+    expect(seen?.count).toBe(1);
     // Another copy of the same check releases it, and a new failed push holds the connection again.
-    expect(await releaseConnection(table, clientId, connectionId, seen)).toBe(true);
+    expect(await releaseConnection(table, clientId, connectionId, { count: 1 })).toBe(true);
     expect(await heldOf(connection)).toBeUndefined();
-    expect(await holdConnection(table, connection)).toBe(true);
-    // The first copy, which read the older count, cannot release the new hold (whose failed page it never read).
-    expect(await releaseConnection(table, clientId, connectionId, seen)).toBe(false);
+    expect(await holdConnection(table, connection, { now: (seen?.at ?? 0) + 1 })).toBe(true);
+    // The first copy, which read the older count, cannot release the new hold (whose failed page it never read),
+    // neither by its count nor, giving up, by the stamp it read.
+    expect(await releaseConnection(table, clientId, connectionId, { count: 1 })).toBe(false);
+    expect(await releaseConnection(table, clientId, connectionId, { at: seen?.at ?? 0 })).toBe(false);
     expect(await heldOf(connection)).toBe(2);
+    // A page written late holds it until the check of that write takes the page off.
+    expect(await releaseConnection(table, clientId, connectionId, { count: 2 })).toBe(true);
+    expect(await holdConnection(table, connection, { latePages: ['P1'] })).toBe(true);
+    expect(await releaseConnection(table, clientId, connectionId, { count: 3 })).toBe(true);
+    expect(await heldOf(connection)).toBe(3);
+    expect(await releaseConnection(table, clientId, connectionId, { count: 3, latePage: 'P1' })).toBe(true);
+    expect(await heldOf(connection)).toBeUndefined();
     // A skipped push counts only while held.
+    expect(await holdConnection(table, connection, { whileHeld: true })).toBe(false);
+    expect(await holdConnection(table, connection)).toBe(true);
     expect(await holdConnection(table, connection, { whileHeld: true })).toBe(true);
+    expect(await heldOf(connection)).toBe(5);
     expect(await releaseConnection(table, clientId, connectionId)).toBe(true);
     expect(await holdConnection(table, connection, { whileHeld: true })).toBe(false);
   });
 
-  it('gives a hold that lost its check a new one when a message for the connection comes', async () => {
+  it('lets each push skipped on a held connection bring a check, so a hold that lost its own still ends', async () => {
     const { client, connection } = await connect('held-stale');
-    // A hold two minutes old with no check left (its write came after the check had looked, say).
-    await holdConnection(backend.env.CONNECTIONS_TABLE as string, connection, { now: Date.now() - 120_000 });
+    // A hold with no check left (its write answered after the check had looked, say).
+    await holdConnection(backend.env.CONNECTIONS_TABLE as string, connection);
     const id = await sendTo('held-stale-pub', 'held-stale', 'one');
     await deliverAll();
     expect(client.messages()).toEqual([]);
-    const [check] = await takePush(checkFor('held-stale'), 3_000);
+    const [check] = await takePush(checkFor('held-stale'), ACK_DEADLINE_SECONDS * 1000 + 2_000);
     expect(targetsOf(bodyOf(check as SQSRecord))).toEqual([expect.objectContaining({ held: 0 })]);
     expect((await redeliver([check as SQSRecord])).batchItemFailures).toEqual([]);
     expect(await client.receive(1, 5_000)).toEqual([expect.objectContaining({ id })]);
