@@ -60,11 +60,12 @@ export async function connectionsOf(table: string, clientId: string, now = Date.
   });
   for await (const item of items) {
     if (typeof item.expiresAt === 'number' && item.expiresAt * 1000 <= now) continue;
+    const hold = holdOf(item);
     connections.push({
       clientId: item.clientId as string,
       connectionId: item.connectionId as string,
       connectedAt: item.connectedAt as number,
-      ...(heldOf(item) !== undefined && { held: heldOf(item) }),
+      ...(hold && { held: hold.count }),
     });
   }
   return connections;
@@ -117,10 +118,6 @@ function holdOf(item: Record<string, unknown> | undefined): Hold | undefined {
   const late = item.late instanceof Set && item.late.size > 0;
   const released = typeof item.released === 'number' && item.released >= item.held;
   return released && !late ? undefined : { count: item.held, at: Number(item.heldAt ?? 0) };
-}
-
-function heldOf(item: Record<string, unknown> | undefined): number | undefined {
-  return holdOf(item)?.count;
 }
 
 /** The connection's hold (strongly consistent), or undefined when it is not held or no longer recorded. */

@@ -18,8 +18,9 @@ const pushTarget = z.object({
   connectedAt: z.number().optional(),
   upTo: z.string().optional(),
   /**
-   * A check after a failed push that held the connection (connections.ts, holdConnection): it pushes everything
-   * pending, whatever `upTo`, then releases the connection. The number is how many of its passes failed so far.
+   * A held check (connections.ts, holdConnection: after a failed push, a skipped one, or a page written late): it
+   * pushes everything pending, whatever `upTo`, then releases the connection. The number is how many of its tries
+   * did not finish so far.
    */
   held: z.number().int().nonnegative().optional(),
   /** With `held`: the page written late whose write this check follows (its hold ends only with this check). */

@@ -118,11 +118,17 @@ async function catchUpConnection(target: PushTarget, config: RedeliverConfig): P
 }
 
 /** A check; returns the target to check again when it pushed anything. */
-async function recheck(target: PushTarget, config: RedeliverConfig): Promise<PushTarget | undefined> {
+async function recheck(
+  target: PushTarget,
+  config: RedeliverConfig,
+  /** What is pending may never have been sent (a page written late): `attempt` counts from 0. */
+  unsent = false,
+): Promise<PushTarget | undefined> {
   const { clientId, connectionId, upTo } = target;
   const { count, gone } = await catchUp(config.inboxTable, config.callbackUrl, clientId, connectionId, {
     upTo,
     maxAttempts: config.maxAttempts,
+    unsent,
   });
   if (count > 0) logger.info('pushed again', { clientId, connectionId, count, gone });
   return count > 0 && !gone ? target : undefined;
@@ -169,16 +175,10 @@ async function release(
     for (let round = 0; round < RELEASE_ROUNDS; round++) {
       hold = await heldCount(table, clientId, connectionId);
       // Released by another check of the same connection (SQS may deliver one twice), or closed.
-      if (hold === undefined) {
-        if (round > 0) return pushed();
-        if (sentBefore) return recheck({ clientId, connectionId, connectedAt, upTo: target.upTo }, config);
-        const { count, gone } = await catchUp(config.inboxTable, config.callbackUrl, clientId, connectionId, {
-          upTo: target.upTo,
-          maxAttempts: config.maxAttempts,
-          unsent: true,
-        });
-        return count > 0 && !gone ? { clientId, connectionId, connectedAt, upTo: target.upTo } : undefined;
-      }
+      if (hold === undefined)
+        return round > 0
+          ? pushed()
+          : recheck({ clientId, connectionId, connectedAt, upTo: target.upTo }, config, !sentBefore);
       if ((await pass()).gone) {
         await releaseConnection(table, clientId, connectionId);
         return undefined;

@@ -56,6 +56,11 @@ class OrderedReader {
 
 const orderOf = (frame: Frame) => (frame.payload as { n: number }).n;
 
+/** The id of the client's connection (its first), for the local @connections API's faults. */
+async function connectionIdOf(postbox: Postbox, clientId: string): Promise<string> {
+  return (await postbox.local.spy.waitFor({ kind: 'connect', clientId })).connectionId;
+}
+
 describe('the catch-up contract', () => {
   let postbox: Postbox;
   beforeAll(async () => {
@@ -114,10 +119,9 @@ describe('the catch-up contract', () => {
     const publisher = await postbox.connect('slow-push-pub');
     const subscriber = await postbox.connect('slow-push-sub');
     await subscriber.frameOf('synced');
-    const connect = postbox.local.spy.events({ kind: 'connect' }).find((e) => e.clientId === 'slow-push-sub');
-    expect(connect?.connectionId).toEqual(expect.any(String));
+    const connectionId = await connectionIdOf(postbox, 'slow-push-sub');
     // API Gateway takes 500 ms to answer the push of the first message.
-    postbox.local.faults.delayPosts({ connectionId: connect?.connectionId, ms: 500 });
+    postbox.local.faults.delayPosts({ connectionId, ms: 500 });
     for (const n of [1, 2, 3]) {
       expect(await publisher.request({ action: 'send', to: 'slow-push-sub', payload: { n } })).toMatchObject({
         type: 'accepted',
@@ -183,11 +187,10 @@ describe('the catch-up contract', () => {
     const vendor = await postbox.connect('flaky-vendor');
     const driver = await postbox.connect('flaky-driver');
     await driver.frameOf('synced');
-    const connect = postbox.local.spy.events({ kind: 'connect' }).find((e) => e.clientId === 'flaky-driver');
+    const connectionId = await connectionIdOf(postbox, 'flaky-driver');
     // The local @connections API answers the driver's next posts 429, as API Gateway does when throttling: three,
     // because the AWS SDK itself retries a throttled call twice.
-    expect(connect?.connectionId).toEqual(expect.any(String));
-    postbox.local.faults.failPosts({ connectionId: connect?.connectionId, times: 3 });
+    postbox.local.faults.failPosts({ connectionId, times: 3 });
     const accepted = await vendor.request({ action: 'send', to: 'flaky-driver', payload: { n: 1 } });
     const [message] = await driver.receive(1, 10_000);
     expect(message).toMatchObject({ id: accepted.id, payload: { n: 1 }, attempt: 2 });
@@ -200,9 +203,8 @@ describe('the catch-up contract', () => {
     const vendor = await postbox.connect('held-vendor');
     const driver = await postbox.connect('held-driver');
     await driver.frameOf('synced');
-    const connect = postbox.local.spy.events({ kind: 'connect' }).find((e) => e.clientId === 'held-driver');
-    expect(connect?.connectionId).toEqual(expect.any(String));
-    postbox.local.faults.failPosts({ connectionId: connect?.connectionId, times: 3 });
+    const connectionId = await connectionIdOf(postbox, 'held-driver');
+    postbox.local.faults.failPosts({ connectionId, times: 3 });
     const ids: string[] = [];
     for (let n = 1; n <= 5; n++)
       ids.push((await vendor.request({ action: 'send', to: 'held-driver', payload: { n } })).id as string);
